@@ -1,0 +1,136 @@
+"""Command line interface: run the simulator as a standalone server for demos and scripts."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .config import SCALES, SimConfig
+from .server import Simulator
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m simulator",
+        description="Stateful simulator of the Xurrent REST API v1 on 127.0.0.1.",
+    )
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    add("--port", type=int, default=8765, help="port; 0 picks a free one (default 8765)")
+    add("--token", default="sim-token", help="personal access token accepted as Bearer")
+    add("--account", default="sim-account", help="required X-Xurrent-Account value")
+    add("--client-id", help="OAuth client id for the client credentials grant")
+    add("--client-secret", help="OAuth client secret")
+    add("--token-ttl", type=int, default=3600, help="OAuth token lifetime in seconds")
+    add("--token-expires-after", type=float, help="seconds until --token stops working")
+    add("--scale", choices=sorted(SCALES), default="tiny", help="volume preset")
+    add("--organizations", type=int, help="explicit organization count")
+    add("--products", type=int, help="explicit product count")
+    add("--projects", type=int, help="explicit project count")
+    add("--seed", type=int, default=1, help="random seed (data is deterministic per seed)")
+    add("--anchor", help="ISO 8601 'now' of the data set; fix it for identical runs")
+    add("--history-days", type=int, default=730, help="created_at spread before the anchor")
+    add("--tie-block-size", type=int, help="rows sharing one updated_at (bulk import)")
+    add("--zones", help="comma list of IANA zones timestamps are rendered in")
+    add("--missing-account", choices=("error", "default"), default="error")
+    add("--wrong-account-status", type=int, choices=(403, 404), default=404)
+    add("--per-page-over-max", choices=("error", "clamp"), default="error")
+    add("--show-archived-projects", action="store_true", help="keep them in /v1/projects")
+    add("--walk-cap", type=int, default=100000, help="rows reachable in one paged walk")
+    add("--throttled-header", choices=("walk", "cap_page"), default="walk")
+    add("--no-rate-limit", action="store_true", help="switch both rate limiters off")
+    add("--burst-limit", type=int, default=20, help="requests per burst window (0 = off)")
+    add("--burst-window", type=float, default=2.0, help="burst window in seconds")
+    add("--hourly-limit", type=int, default=3600, help="requests per hour (0 = off)")
+    add("--retry-after-format", choices=("seconds", "http-date"), default="seconds")
+    add("--latency-ms", type=float, default=0.0, help="added latency per API request")
+    add("--error-rate", type=float, default=0.0, help="probability of a 5xx response")
+    add("--timeout-rate", type=float, default=0.0, help="probability of a slow response")
+    add("--timeout-seconds", type=float, default=30.0, help="delay of a slow response")
+    add("--drop-rate", type=float, default=0.0, help="probability of a dropped connection")
+    add("--malformed-rate", type=float, default=0.0, help="probability of invalid JSON")
+    add("--truncated-rate", type=float, default=0.0, help="probability of a cut body")
+    add("--fault-schedule", default="", help="e.g. 3:503,4:timeout,7:drop (request numbers)")
+    add("--mutate-every", type=int, help="mutate the requested collection every N requests")
+    add("--mutate-update-count", type=int, default=5, help="rows updated per mutation")
+    add("--mutate-insert-count", type=int, default=2, help="rows inserted per mutation")
+    add("--mutate-on-start", type=int, default=0, help="rows per collection updated at start")
+    add("--ready-file", help="write the base URL to this file once listening")
+    return parser
+
+
+def config_from_args(args) -> SimConfig:
+    clients = {}
+    if args.client_id:
+        clients[args.client_id] = (args.client_secret or "", None)
+    config = SimConfig(
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        account=args.account,
+        clients=clients,
+        token_ttl_seconds=args.token_ttl,
+        token_expires_after=args.token_expires_after,
+        scale=args.scale,
+        organizations=args.organizations,
+        products=args.products,
+        projects=args.projects,
+        seed=args.seed,
+        anchor=args.anchor,
+        history_days=args.history_days,
+        tie_block_size=args.tie_block_size,
+        missing_account=args.missing_account,
+        wrong_account_status=args.wrong_account_status,
+        per_page_over_max=args.per_page_over_max,
+        hide_archived_projects=not args.show_archived_projects,
+        walk_cap=args.walk_cap,
+        throttled_header=args.throttled_header,
+        rate_limit=not args.no_rate_limit,
+        burst_limit=args.burst_limit or None,
+        burst_window_seconds=args.burst_window,
+        hourly_limit=args.hourly_limit or None,
+        retry_after_format=args.retry_after_format,
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        timeout_rate=args.timeout_rate,
+        timeout_seconds=args.timeout_seconds,
+        drop_rate=args.drop_rate,
+        malformed_rate=args.malformed_rate,
+        truncated_rate=args.truncated_rate,
+        fault_schedule=args.fault_schedule,
+        mutate_every=args.mutate_every,
+        mutate_update_count=args.mutate_update_count,
+        mutate_insert_count=args.mutate_insert_count,
+        mutate_on_start=args.mutate_on_start,
+    )
+    if args.zones:
+        config.zones = tuple(zone.strip() for zone in args.zones.split(",") if zone.strip())
+    return config
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    sim = Simulator(config_from_args(args))
+    sim.start()
+    stopping = threading.Event()
+
+    def request_stop(signum, frame):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print(
+        f"Xurrent simulator listening on {sim.base_url} (api {sim.api_url}, "
+        f"generated in {sim.generation_seconds:.2f}s)",
+        flush=True,
+    )
+    if args.ready_file:
+        with open(args.ready_file, "w", encoding="utf-8") as handle:
+            handle.write(sim.base_url + "\n")
+    while not stopping.wait(0.2):
+        pass
+    sim.stop()
+    print("Xurrent simulator stopped", file=sys.stderr, flush=True)
+    return 0

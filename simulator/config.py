@@ -1,0 +1,155 @@
+"""Configuration of the simulator: one dataclass holding every switch.
+
+Defaults follow the real Xurrent API as documented in /work/shared/xurrent_api.md, so a test
+that does not touch a switch sees the behaviour a connector meets in production. Switches exist
+for facts the documentation marks as unverified, so tests can cover both plausible behaviours.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+#: Row counts per volume preset: (organizations, products, projects).
+SCALES = {
+    "tiny": (25, 60, 15),
+    "small": (500, 2500, 250),
+    "seed": (10000, 50000, 5000),
+}
+
+#: Fault kinds understood by the fault schedule and the random fault rates.
+FAULT_KINDS = ("500", "502", "503", "504", "429", "timeout", "drop", "malformed", "truncated")
+
+DEFAULT_ZONES = ("America/New_York", "America/Chicago", "Europe/Amsterdam", "UTC")
+
+
+def parse_fault_schedule(value) -> dict[int, str]:
+    """Normalise a fault schedule given as dict or CLI text into {sequence_number: kind}.
+
+    Accepts ``{"3": "503", 4: "timeout"}`` as well as ``"3:503,4:timeout,7:drop"`` so tests
+    and the command line share one format.
+    """
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        pairs = []
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if ":" not in item:
+                raise ValueError(f"fault schedule entry {item!r} is not 'N:kind'")
+            number, kind = item.split(":", 1)
+            pairs.append((number, kind))
+    else:
+        pairs = list(dict(value).items())
+    schedule = {}
+    for number, kind in pairs:
+        kind = str(kind).strip().lower()
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        schedule[int(number)] = kind
+    return schedule
+
+
+@dataclass
+class SimConfig:
+    """Every switch of the simulator; defaults mirror the documented real API."""
+
+    # --- server and identity -------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = ephemeral port
+    token: str = "sim-token"
+    account: str = "sim-account"
+    account_name: str = "Simulated Account"
+    #: Seconds after start at which the configured personal token expires (None = never).
+    token_expires_after: Optional[float] = None
+    #: Lifetime of OAuth access tokens (docs: 1 hour).
+    token_ttl_seconds: int = 3600
+    #: OAuth clients {client_id: client_secret}.
+    clients: dict = field(default_factory=dict)
+
+    # --- data volume and shape -----------------------------------------------------------
+    scale: str = "tiny"
+    organizations: Optional[int] = None  # explicit counts override the scale preset
+    products: Optional[int] = None
+    projects: Optional[int] = None
+    seed: int = 1
+    anchor: Optional[str] = None  # ISO 8601; default now floored to the second
+    history_days: int = 730
+    tie_block_size: Optional[int] = None  # None = 8 for tiny, 150 otherwise
+    tie_blocks: int = 1
+    zones: tuple = DEFAULT_ZONES
+    archived_fraction: float = 0.03
+    trashed_fraction: float = 0.02
+
+    # --- documented-but-unverified behaviour (switches) ---------------------------------
+    #: "error": a missing account header answers 400; "default": use the configured account.
+    missing_account: str = "error"
+    #: Status for a request naming another account: 404 (default) or 403.
+    wrong_account_status: int = 404
+    #: per_page above the maximum: "error" (400) or "clamp" (serve max_per_page rows).
+    per_page_over_max: str = "error"
+    default_per_page: int = 20
+    max_per_page: int = 100
+    #: Hide archived and trashed projects from GET /v1/projects.
+    hide_archived_projects: bool = True
+    #: Toggling disabled bumps updated_at (assumption; docs do not say).
+    disable_bumps_updated_at: bool = True
+    #: Include nodeID in every record even without fields= (SDK-NET-X treats it as implicit).
+    node_id_always: bool = False
+
+    # --- pagination cap -----------------------------------------------------------------
+    walk_cap: int = 100000
+    #: "walk": X-Pagination-Throttled on every page of a capped walk; "cap_page": only on the
+    #: page where the cap is reached.
+    throttled_header: str = "walk"
+
+    # --- rate limiting ------------------------------------------------------------------
+    rate_limit: bool = True
+    hourly_limit: Optional[int] = 3600  # fixed one-hour window per token user; None = off
+    burst_limit: Optional[int] = 20  # requests per burst_window_seconds; None = off
+    burst_window_seconds: float = 2.0
+    retry_after_format: str = "seconds"  # or "http-date"
+
+    # --- fault injection ----------------------------------------------------------------
+    latency_ms: float = 0.0
+    error_rate: float = 0.0  # probability of a 5xx drawn from error_kinds
+    error_kinds: tuple = ("500", "502", "503", "504")
+    timeout_rate: float = 0.0
+    drop_rate: float = 0.0
+    malformed_rate: float = 0.0
+    truncated_rate: float = 0.0
+    fault_schedule: dict = field(default_factory=dict)  # {request_seq: kind}
+    #: How long a "timeout" fault sleeps before answering normally.
+    timeout_seconds: float = 30.0
+    #: Every N-th API request, update mutate_update_count rows and insert mutate_insert_count
+    #: rows in the requested collection (None = off).
+    mutate_every: Optional[int] = None
+    mutate_update_count: int = 5
+    mutate_insert_count: int = 2
+    mutate_on_start: int = 0
+
+    def __post_init__(self):
+        self.fault_schedule = parse_fault_schedule(self.fault_schedule)
+        self.zones = tuple(self.zones)
+        self.error_kinds = tuple(str(kind) for kind in self.error_kinds)
+        if self.scale not in SCALES:
+            raise ValueError(f"unknown scale {self.scale!r}; expected one of {sorted(SCALES)}")
+
+    def counts(self) -> tuple[int, int, int]:
+        """Row counts per collection: explicit counts win over the scale preset."""
+        preset = SCALES[self.scale]
+        explicit = (self.organizations, self.products, self.projects)
+        return tuple(preset[i] if explicit[i] is None else explicit[i] for i in range(3))
+
+    def effective_tie_block_size(self) -> int:
+        """Tie blocks must exceed a page; tiny data gets a block larger than per_page=7."""
+        if self.tie_block_size is not None:
+            return self.tie_block_size
+        return 8 if self.scale == "tiny" else 150
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}

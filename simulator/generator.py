@@ -1,0 +1,424 @@
+"""Deterministic generation of realistic seed data.
+
+The data is shaped to exercise what a connector gets wrong in production: null references and
+strings, references to organizations that do not exist, disabled records, decimals as strings,
+legacy enum values, nested service/provider/account references, ids that correlate with
+created_at, rows never updated (updated_at == created_at) and blocks of identical updated_at
+larger than a page (bulk imports). Everything derives from one seeded random.Random, so the same
+seed and anchor give byte-identical data.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+
+from .config import SimConfig
+
+PEOPLE_FIRST = (
+    "Carolyn Howard Ellen Frank Grace Henk Ines Jacob Kim Lars Maria Nadia Omar Petra Quinn "
+    "Rosa Sven Tara Uma Victor Wendy Xavier Yara Zeno"
+).split()
+PEOPLE_LAST = (
+    "Goldrat Smith de Vries Jansen Miller Okafor Tanaka Novak Rossi Dubois Kowalski Berg Silva "
+    "Nguyen Larsen Moreau Schmidt Patel"
+).split()
+ORG_PREFIX = "Widget Acme Globex Initech Umbrella Stark Wayne Tyrell Cyberdyne Soylent".split()
+ORG_REGION = "North America|Europe|Asia Pacific|Latin America|Benelux|Nordics".split("|")
+ORG_UNIT = (
+    "Finance|IT|Human Resources|Sales|Marketing|Legal|Facilities|Procurement|"
+    "Data Center, External IT|Service Desk|Engineering|Research"
+).split("|")
+BRANDS = "APC Dell HP Lenovo Cisco Microsoft Adobe Apple Samsung Oracle Juniper Logitech".split()
+MODELS = (
+    "NetShelter SX|Latitude 7440|EliteBook 840|ThinkPad T14|Catalyst 9300|Office 365|"
+    "Acrobat Reader|MacBook Pro|Galaxy Tab|Database 19c|EX4300|MX Keys"
+)
+MODELS = MODELS.split("|")
+PRODUCT_CATEGORIES = (
+    "software/browser_viewer_application",
+    "software/office_suite",
+    "software/database",
+    "computer/laptop",
+    "computer/desktop",
+    "rack_enclosure",
+    "network/switch",
+    "network/router",
+    "peripheral/keyboard",
+    "mobile/tablet",
+)
+RULE_SETS = (
+    "logical_asset_with_financial_data",
+    "logical_asset_without_financial_data",
+    "physical_asset",
+    "server",
+    "software",
+    "software_distribution_package",
+    "license_certificate",
+)
+DEPRECIATION = (
+    "not_depreciated",
+    "double_declining_balance",
+    "reducing_balance",
+    "straight_line",
+    "sum_of_the_years_digits",
+)
+CURRENCIES = ("USD", "EUR", "GBP", "CHF", "AUD")
+PROJECT_CATEGORIES = ("small", "medium", "large", "strategic")
+STATUSES = ("registered", "in_progress", "progress_halted", "completed")
+JUSTIFICATIONS = (
+    "compliance",
+    "correction",
+    "expansion",
+    "improvement",
+    "maintenance",
+    "move",
+    "removal",
+    "replacement",
+)
+RISK_LEVELS = ("low", "medium", "high", "very_high")
+COMPLETION_REASONS = ("withdrawn", "rejected", "abandoned", "partial", "complete")
+RAILS_ZONES = (
+    "Central Time (US & Canada)",
+    "Eastern Time (US & Canada)",
+    "Amsterdam",
+    "London",
+    "UTC",
+    "Sydney",
+)
+PROGRAMS = ("Digital Workplace", "Cloud Migration", "Security Uplift", "ERP Renewal")
+SUBJECT_WORDS = (
+    "Warehouse Ordering|Data Center Move|Laptop Refresh|Network Upgrade|CRM Rollout|"
+    "Office Relocation|Backup Redesign|Identity Management|Mobile Workplace|Print Consolidation"
+).split("|")
+CITIES = (("Chicago", "IL", "US"), ("Amsterdam", None, "NL"), ("London", None, "GB"))
+
+
+def node_id(record_type: str, record_id: int) -> str:
+    """GraphQL-style global id: opaque, stable, derived from type and id."""
+    raw = f"sim.xurrent/{record_type}/{record_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class Generator:
+    """Builds the initial data set; also supplies fresh rows for inserts during a run."""
+
+    def __init__(self, config: SimConfig, anchor: int):
+        self.config = config
+        self.anchor = anchor
+        self.rng = random.Random(config.seed)
+        rng = self.rng
+        self.people = []
+        for index in range(200):
+            person = {
+                "id": 100 + index * 3,
+                "name": f"{rng.choice(PEOPLE_FIRST)} {rng.choice(PEOPLE_LAST)}",
+            }
+            if rng.random() < 0.05:
+                person["disabled"] = True
+            self.people.append(person)
+        self.teams = [{"id": 10 + i, "name": f"{u} Team {i}"} for i, u in enumerate(ORG_UNIT * 3)]
+        self.calendars = [
+            {"id": 5, "name": "Business Hours"},
+            {"id": 6, "name": "24x7"},
+            {"id": 7, "name": "Office Hours EU"},
+        ]
+        self.org_names: dict[int, str] = {}
+        self.services: list[dict] = []
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _times(self, count: int) -> list[int]:
+        """Sorted creation times over history_days before the anchor (ids follow creation)."""
+        span = self.config.history_days * 86400
+        return sorted(self.anchor - self.rng.randrange(span) for _ in range(count))
+
+    def _updated(self, created: int) -> int:
+        """updated_at skewed to recent; ~10 % never updated (updated_at == created_at)."""
+        rng = self.rng
+        if rng.random() < 0.1:
+            return created
+        return self.anchor - int((self.anchor - created) * rng.random() ** 3)
+
+    def _ids(self, start: int, count: int) -> list[int]:
+        ids, current = [], start
+        for _ in range(count):
+            current += 1 if self.rng.random() < 0.8 else self.rng.randint(2, 5)
+            ids.append(current)
+        return ids
+
+    def _person(self, null_rate: float = 0.15):
+        if self.rng.random() < null_rate:
+            return None
+        return dict(self.rng.choice(self.people))
+
+    def _custom_fields(self):
+        rng = self.rng
+        if rng.random() < 0.6:
+            return None
+        return [
+            {"id": "cost_center", "value": f"CC-{rng.randint(100, 999)}"},
+            {"id": "tier", "value": rng.choice(("gold", "silver", None))},
+        ]
+
+    def _org_ref(self, org_id: int):
+        """Reference to an organization; unknown ids keep a plausible name."""
+        name = self.org_names.get(org_id) or f"External Supplier {org_id}"
+        return {"id": org_id, "name": name}
+
+    def _apply_tie_blocks(self, rows: list[dict]):
+        """Give tie_block_size rows the same updated_at, like a bulk import would."""
+        size = self.config.effective_tie_block_size()
+        if size <= 0 or len(rows) < size * 2:
+            return
+        for _ in range(self.config.tie_blocks):
+            moment = self.anchor - self.rng.randrange(1, self.config.history_days * 43200)
+            eligible = [row for row in rows if row["created_at"] <= moment]
+            for row in self.rng.sample(eligible, min(size, len(eligible))):
+                row["updated_at"] = moment
+
+    # --- organizations --------------------------------------------------------------------
+
+    def organization(self, org_id: int, created: int, existing: list[dict]) -> dict:
+        rng = self.rng
+        unit = rng.choice(ORG_UNIT)
+        name = f"{rng.choice(ORG_PREFIX)} {rng.choice(ORG_REGION)}, {unit} {org_id}"
+        self.org_names[org_id] = name
+        parent = None
+        if existing and rng.random() < 0.9:
+            parent_row = existing[rng.randrange(max(0, len(existing) - 200), len(existing))]
+            parent = {"id": parent_row["id"], "name": parent_row["name"]}
+        business_unit = rng.random() < 0.1
+        if business_unit:
+            bu_org = {"id": org_id, "name": name}
+        elif parent is not None:
+            bu_org = rng.choice((None, dict(parent)))
+        else:
+            bu_org = None
+        addresses = []
+        if rng.random() < 0.4:
+            city, state, country = rng.choice(CITIES)
+            addresses.append(
+                {
+                    "id": org_id * 10 + 1,
+                    "label": "work",
+                    "address": f"{rng.randint(1, 999)} Main Street",
+                    "city": city,
+                    "state": state,
+                    "zip": f"{rng.randint(10000, 99999)}",
+                    "country": country,
+                    "integration": False,
+                }
+            )
+        contacts = []
+        if rng.random() < 0.5:
+            contacts.append({"id": org_id * 10 + 2, "label": "work", "telephone": "+1 555 0100"})
+        if rng.random() < 0.3:
+            contacts.append({"id": org_id * 10 + 3, "label": "work", "website": "https://x.test"})
+        source = rng.choice((None, None, "4me", "import"))
+        return {
+            "id": org_id,
+            "nodeID": node_id("Organization", org_id),
+            "sourceID": f"ORG-{org_id}" if source else None,
+            "source": source,
+            "name": name,
+            "parent": parent,
+            "manager": self._person(0.2),
+            "substitute": self._person(0.7),
+            "business_unit": business_unit,
+            "business_unit_organization": bu_org,
+            "region": rng.choice(ORG_REGION) if business_unit else None,
+            "financialID": f"FIN{org_id:06d}" if rng.random() < 0.5 else None,
+            "disabled": rng.random() < 0.05,
+            "end_user_privacy": rng.random() < 0.1,
+            "order_template": None,
+            "picture_uri": None,
+            "remarks": rng.choice((None, None, "Key account", "Legacy entity")),
+            "custom_fields": self._custom_fields(),
+            "addresses": addresses,
+            "contacts": contacts,
+            "attachments": [],
+            "ui_extension": None,
+            "created_at": created,
+            "updated_at": self._updated(created),
+        }
+
+    def organizations(self, count: int) -> list[dict]:
+        rows: list[dict] = []
+        for org_id, created in zip(self._ids(1000, count), self._times(count)):
+            rows.append(self.organization(org_id, created, rows))
+        self._apply_tie_blocks(rows)
+        self._build_services(rows)
+        return rows
+
+    def _build_services(self, orgs: list[dict]):
+        """Services with a nested provider; some providers live in a trusted account."""
+        rng = self.rng
+        for index in range(60):
+            provider_org = rng.choice(orgs) if orgs else {"id": 1, "name": "Provider"}
+            provider = {"id": provider_org["id"], "name": provider_org["name"]}
+            if rng.random() < 0.2:
+                provider["account"] = {"id": "widget-dc", "name": "Widget Data Center"}
+            name = f"{rng.choice(ORG_UNIT)} Service {index}"
+            self.services.append({"id": 20 + index * 2, "name": name, "provider": provider})
+
+    # --- products -------------------------------------------------------------------------
+
+    def _org_pointer(self, null_rate: float):
+        """Mostly existing organizations, a few ids that the organizations list lacks."""
+        rng = self.rng
+        if rng.random() < null_rate:
+            return None
+        known = self._known_org_ids
+        if not known or rng.random() < 0.05:
+            return self._org_ref(rng.randint(900000, 999999))
+        return self._org_ref(rng.choice(known))
+
+    def product(self, product_id: int, created: int) -> dict:
+        rng = self.rng
+        brand = rng.choice(BRANDS)
+        model = rng.choice(MODELS)
+        service = None
+        if rng.random() < 0.85 and self.services:
+            chosen = rng.choice(self.services)
+            service = {
+                "id": chosen["id"],
+                "name": chosen["name"],
+                "provider": {k: v for k, v in chosen["provider"].items() if k != "account"},
+            }
+        method = rng.choice(DEPRECIATION)
+        if rng.random() < 0.03:
+            method = "na_cost_is_zero"  # legacy value still present in real data
+        salvage = None if rng.random() < 0.4 else f"{rng.randint(0, 5000)}.{rng.randint(0, 99)}"
+        record = {
+            "id": product_id,
+            "nodeID": node_id("Product", product_id),
+            "sourceID": None if rng.random() < 0.7 else f"PRD-{product_id}",
+            "source": None,
+            "name": f"{brand} {model} {product_id}",
+            "category": rng.choice(PRODUCT_CATEGORIES),
+            "brand": brand,
+            "model": model,
+            "productID": None if rng.random() < 0.3 else f"{brand[:3].upper()}-{product_id}",
+            "service": service,
+            "support_team": None if rng.random() < 0.1 else dict(rng.choice(self.teams)),
+            "supplier": self._org_pointer(0.3),
+            "financial_owner": self._org_pointer(0.4),
+            "rule_set": rng.choice(RULE_SETS),
+            "depreciation_method": method,
+            "rate": rng.choice((None, 10, 20, 25)),
+            "useful_life": rng.choice((None, 3, 4, 5, 7)),
+            "salvage_value": salvage,
+            "salvage_value_currency": rng.choice(CURRENCIES) if salvage else None,
+            "disabled": rng.random() < 0.05,
+            "workflow_template": None,
+            "workflow_manager": self._person(0.8),
+            "picture_uri": None,
+            "remarks": None,
+            "custom_fields": self._custom_fields(),
+            "ui_extension": None,
+            "attachments": [],
+            "created_at": created,
+            "updated_at": self._updated(created),
+        }
+        if rng.random() < 0.03:
+            record["recurrence"] = {"frequency": "monthly", "interval": 1, "day": [1]}
+        return record
+
+    def products(self, count: int, org_ids: list[int]) -> list[dict]:
+        self._known_org_ids = org_ids
+        rows = [
+            self.product(pid, created)
+            for pid, created in zip(self._ids(5000, count), self._times(count))
+        ]
+        self._apply_tie_blocks(rows)
+        return rows
+
+    # --- projects -------------------------------------------------------------------------
+
+    def project(self, project_id: int, created: int) -> dict:
+        rng = self.rng
+        status = rng.choice(STATUSES)
+        completed = None
+        reason = None
+        if status == "completed":
+            completed = min(self.anchor, created + rng.randint(86400, 86400 * 200))
+            reason = rng.choice(COMPLETION_REASONS)
+        target = None if rng.random() < 0.2 else created + rng.randint(86400 * 10, 86400 * 400)
+        service = None
+        if rng.random() < 0.8 and self.services:
+            chosen = rng.choice(self.services)
+            service = {
+                "id": chosen["id"],
+                "name": chosen["name"],
+                "provider": dict(chosen["provider"]),
+                "localized_name": chosen["name"],
+            }
+        effort = rng.choice((None, 40, 120, 800, 2400))
+        cost_effort = None if effort is None else f"{effort * 80}.0"
+        purchases = rng.choice((None, "0.0", "15000.0", "320000.0"))
+        total = None
+        if cost_effort or purchases:
+            total = f"{float(cost_effort or 0) + float(purchases or 0):.1f}"
+        value = rng.choice((None, "50000.0", "320000.0", "1250000.0"))
+        roi = None
+        if value and total and float(total) > 0:
+            roi = int((float(value) - float(total)) / float(total) * 100)
+        known = self._known_org_ids
+        return {
+            "id": project_id,
+            "nodeID": node_id("Project", project_id),
+            "sourceID": None if rng.random() < 0.8 else f"PRJ-{project_id}",
+            "source": rng.choice(("4me", None)),
+            "subject": f"{rng.choice(SUBJECT_WORDS)} ({project_id})",
+            "category": rng.choice(PROJECT_CATEGORIES),
+            "status": status,
+            "manager": self._person(0.1),
+            "customer": self._org_ref(rng.choice(known)) if known else None,
+            "service": service,
+            "program": rng.choice((None, None) + PROGRAMS),
+            "justification": rng.choice((None,) + JUSTIFICATIONS),
+            "risk_level": rng.choice((None,) + RISK_LEVELS),
+            "completion_reason": reason,
+            "completion_target_at": target,
+            "completed_at": completed,
+            "resolution_duration": None if completed is None else (completed - created) // 60,
+            "effort": effort,
+            "cost_of_effort": cost_effort,
+            "cost_of_purchases": purchases,
+            "value": value,
+            "total_cost": total,
+            "roi": roi,
+            "value_currency": "USD" if value else None,
+            "time_zone": rng.choice(RAILS_ZONES),
+            "work_hours": None if rng.random() < 0.3 else dict(rng.choice(self.calendars)),
+            "note": "Kick-off notes (not selectable through fields=)",
+            "custom_fields": self._custom_fields(),
+            "ui_extension": None,
+            "attachments": [],
+            "created_at": created,
+            "updated_at": self._updated(created),
+        }
+
+    def projects(self, count: int) -> list[dict]:
+        rows = [
+            self.project(pid, created)
+            for pid, created in zip(self._ids(7000, count), self._times(count))
+        ]
+        self._apply_tie_blocks(rows)
+        return rows
+
+    def new_row(self, collection: str, row_id: int, moment: int) -> dict:
+        """A fresh row for an insert at run time (created_at == updated_at == moment)."""
+        if collection == "organizations":
+            row = self.organization(row_id, moment, [])
+        elif collection == "products":
+            row = self.product(row_id, moment)
+        else:
+            row = self.project(row_id, moment)
+            row["completed_at"] = None
+            row["status"] = "registered"
+            row["completion_reason"] = None
+            row["resolution_duration"] = None
+        row["created_at"] = row["updated_at"] = moment
+        return row

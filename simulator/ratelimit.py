@@ -1,0 +1,82 @@
+"""The two documented rate limiters: an hourly budget and a short-burst limiter.
+
+Hourly: a fixed one-hour window per token user that starts with the user's first request
+(x-ratelimit-reset is the window end); the docs describe a per-user hourly budget of 3600 without
+saying rolling or fixed, and a fixed window makes the reset header exact. Burst: at most N requests
+in any sliding window of W seconds (SDKs document 20 per 2 s). Rejected requests do not consume
+budget, so a client that honours Retry-After always makes progress.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import threading
+import time
+from dataclasses import dataclass
+from email.utils import formatdate
+
+
+@dataclass
+class Verdict:
+    """Outcome of a rate-limit check: headers to send and, if refused, the wait in seconds."""
+
+    headers: dict
+    retry_after: float | None = None
+
+
+class RateLimiter:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.windows: dict[str, list] = {}  # user -> [window_start, used]
+        self.bursts: dict[str, collections.deque] = {}
+
+    def reset(self):
+        with self.lock:
+            self.windows.clear()
+            self.bursts.clear()
+
+    def check(self, user: str, config, now: float | None = None) -> Verdict:
+        now = time.time() if now is None else now
+        with self.lock:
+            hourly = config.hourly_limit if config.rate_limit else None
+            burst = config.burst_limit if config.rate_limit else None
+            window = self.windows.get(user)
+            if window is None or now >= window[0] + 3600:
+                window = self.windows[user] = [now, 0]
+            reset = int(math.ceil(window[0] + 3600))
+            limit = hourly if hourly is not None else 0
+            retry_after = None
+            if hourly is not None and window[1] >= hourly:
+                retry_after = max(1.0, reset - now)
+            stamps = self.bursts.setdefault(user, collections.deque())
+            span = config.burst_window_seconds
+            while stamps and stamps[0] <= now - span:
+                stamps.popleft()
+            if retry_after is None and burst is not None and len(stamps) >= burst:
+                retry_after = max(1.0, stamps[0] + span - now)
+            if retry_after is None:
+                window[1] += 1
+                stamps.append(now)
+            remaining = max(0, limit - window[1]) if hourly is not None else 0
+            headers = {}
+            if hourly is not None:
+                headers = {
+                    "x-ratelimit-limit": str(limit),
+                    "x-ratelimit-remaining": str(0 if retry_after else remaining),
+                    "x-ratelimit-reset": str(reset),
+                }
+            elif retry_after is not None:
+                headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}
+            if retry_after is not None:
+                headers["Retry-After"] = retry_after_value(retry_after, config, now)
+            return Verdict(headers, retry_after)
+
+
+def retry_after_value(seconds: float, config, now: float | None = None) -> str:
+    """Retry-After as integer seconds (rounded up) or as an HTTP-date."""
+    now = time.time() if now is None else now
+    whole = int(math.ceil(seconds))
+    if config.retry_after_format == "http-date":
+        return formatdate(now + whole, usegmt=True)
+    return str(whole)

@@ -1,0 +1,531 @@
+"""HTTP front end and the Simulator object tests and the CLI drive.
+
+The order in which a /v1 request is processed mirrors what sits in front of the real API: request
+hooks and the mutator run first (so tests can change data at an exact request number), then the
+gateway-level faults (latency, 5xx, drops, timeouts, 429 by schedule), then the rate limiters,
+authentication, the account header, scopes and finally routing. Malformed and truncated faults
+corrupt the real answer on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from .config import SimConfig, parse_fault_schedule
+from .query import ApiError
+from .ratelimit import RateLimiter, retry_after_value
+from .schema import DATA_COLLECTIONS, SPECS
+from .store import DataStore
+
+ERROR_BODIES = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway timeout",
+}
+RATE_LIMIT_BODY = {
+    "message": "Too Many Requests",
+    "documentation_url": "https://developer.xurrent.com/v1/#rate-limiting",
+}
+SCOPES = ("organizations", "products", "projects", "archive", "trash", "me")
+_RECORD_RE = re.compile(r"^/v1/(organizations|products|projects)/(\d+)$")
+_ACTION_RE = re.compile(r"^/v1/projects/(\d+)/(archive|trash|restore)$")
+
+
+@dataclass
+class TokenInfo:
+    """An access token: whose budget it spends, what it may read and when it expires."""
+
+    user: str
+    scopes: frozenset | None
+    expires_at: float | None
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        """Clients that time out or drop mid-response are expected; keep the console quiet."""
+
+
+class Simulator:
+    """A stateful Xurrent REST API on 127.0.0.1; see the package docstring for the API."""
+
+    def __init__(self, config: SimConfig | None = None, **overrides):
+        self.config = config or SimConfig()
+        for name, value in overrides.items():
+            self._set(name, value)
+        started = time.perf_counter()
+        self.anchor = self._anchor()
+        self.store = DataStore(self.config, self.anchor)
+        self.generation_seconds = time.perf_counter() - started
+        self.limiter = RateLimiter()
+        self.fault_rng = random.Random(self.config.seed + 3)
+        self._lock = threading.RLock()
+        self._stop_event = threading.Event()
+        self._hooks = []
+        self._seq = 0
+        self._server = None
+        self._thread = None
+        self.tokens: dict[str, TokenInfo] = {}
+        expires = self.config.token_expires_after
+        self.tokens[self.config.token] = TokenInfo(
+            "user:api", None, None if expires is None else time.time() + expires
+        )
+        self.clients = {
+            client_id: value if isinstance(value, tuple) else (value, None)
+            for client_id, value in self.config.clients.items()
+        }
+        self.reset_stats()
+        if self.config.mutate_on_start:
+            for collection in DATA_COLLECTIONS:
+                self.store.update_rows(collection, count=self.config.mutate_on_start)
+
+    def _anchor(self) -> int:
+        if self.config.anchor:
+            parsed = datetime.fromisoformat(self.config.anchor.replace("Z", "+00:00"))
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return int(parsed.timestamp())
+        return int(time.time())
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> "Simulator":
+        handler = type("BoundHandler", (_Handler,), {"sim": self})
+        self._server = _Server((self.config.host, self.config.port), handler)
+        self._stop_event.clear()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.store.api_url = self.api_url
+        return self
+
+    def stop(self):
+        self._stop_event.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/v1"
+
+    @property
+    def token_url(self) -> str:
+        return self.base_url + "/oauth/token"
+
+    # --- runtime configuration ------------------------------------------------------------
+
+    def _set(self, name, value):
+        if name not in SimConfig.field_names():
+            raise AttributeError(f"unknown simulator switch {name!r}")
+        if name == "fault_schedule":
+            value = parse_fault_schedule(value)
+        setattr(self.config, name, value)
+
+    def configure(self, **switches):
+        """Change switches while running; takes effect from the next request."""
+        with self._lock, self.store.lock:
+            for name, value in switches.items():
+                self._set(name, value)
+
+    def add_request_hook(self, hook):
+        """hook(sim, info) runs before each /v1 request; info has seq, method, path, query."""
+        self._hooks.append(hook)
+
+    def add_token(self, token, scopes=None, expires_in=None, user=None):
+        """An extra personal access token; scopes limit readable collections (None = all)."""
+        with self._lock:
+            expires_at = None if expires_in is None else time.time() + expires_in
+            scope_set = None if scopes is None else frozenset(scopes)
+            self.tokens[token] = TokenInfo(user or f"user:{token}", scope_set, expires_at)
+
+    def add_client(self, client_id, client_secret, scopes=None):
+        with self._lock:
+            self.clients[client_id] = (client_secret, scopes)
+
+    def expire_token(self, token):
+        with self._lock:
+            self.tokens[token].expires_at = time.time() - 1
+
+    # --- observability --------------------------------------------------------------------
+
+    def reset_stats(self):
+        """Clear counters and the log, and restart the request sequence at 1 (schedules)."""
+        with self._lock:
+            self._seq = 0
+            self.request_log = []
+            self._counters = {
+                "requests": 0,
+                "by_status": {},
+                "rate_limited": 0,
+                "faults": {},
+                "rows_served": 0,
+                "page_requests": {},
+                "oauth_requests": 0,
+            }
+
+    def stats(self) -> dict:
+        with self._lock:
+            return json.loads(json.dumps(self._counters))
+
+    def reset_rate_limits(self):
+        self.limiter.reset()
+
+    def _record(self, entry: dict, rows: int, collection: str | None):
+        with self._lock:
+            counters = self._counters
+            counters["requests"] += 1
+            status = str(entry["status"])
+            counters["by_status"][status] = counters["by_status"].get(status, 0) + 1
+            if entry["status"] == 429:
+                counters["rate_limited"] += 1
+            if entry["fault"]:
+                counters["faults"][entry["fault"]] = counters["faults"].get(entry["fault"], 0) + 1
+            counters["rows_served"] += rows
+            if collection:
+                pages = counters["page_requests"]
+                pages[collection] = pages.get(collection, 0) + 1
+            self.request_log.append(entry)
+
+    # --- data access for tests ------------------------------------------------------------
+
+    def ground_truth(self, collection):
+        return self.store.ground_truth(collection)
+
+    def archived_ids(self):
+        return self.store.bin_ids("archive")
+
+    def trashed_ids(self):
+        return self.store.bin_ids("trash")
+
+    def update_rows(self, collection, ids=None, count=None, at=None):
+        return self.store.update_rows(collection, ids=ids, count=count, at=at)
+
+    def insert_rows(self, collection, count, at=None):
+        return self.store.insert_rows(collection, count, at=at)
+
+    def set_disabled(self, collection, row_id, value, at=None):
+        self.store.set_disabled(collection, row_id, value, at=at)
+
+    def archive_project(self, project_id, at=None):
+        return self.store.archive_project(project_id, at=at)
+
+    def trash_project(self, project_id, at=None):
+        return self.store.trash_project(project_id, at=at)
+
+    def restore_project(self, project_id, at=None):
+        return self.store.restore_project(project_id, at=at)
+
+    def erase_project(self, project_id):
+        self.store.erase_project(project_id)
+
+    def erase_expired(self, trash_days=28, now=None):
+        return self.store.erase_expired(trash_days, now=now)
+
+    # --- request pipeline helpers ---------------------------------------------------------
+
+    def _next_seq(self) -> int:
+        with self._lock:
+            self._seq += 1
+            return self._seq
+
+    def _pick_fault(self, seq: int):
+        config = self.config
+        scheduled = config.fault_schedule.get(seq)
+        if scheduled:
+            return scheduled
+        rng = self.fault_rng
+        with self._lock:
+            if config.error_rate and rng.random() < config.error_rate:
+                return rng.choice(config.error_kinds)
+            for kind in ("timeout", "drop", "malformed", "truncated"):
+                rate = getattr(config, f"{kind}_rate")
+                if rate and rng.random() < rate:
+                    return kind
+        return None
+
+    def _mutate(self, collection: str):
+        config = self.config
+        self.store.update_rows(collection, count=config.mutate_update_count)
+        self.store.insert_rows(collection, config.mutate_insert_count)
+
+    def _token(self, header: str | None):
+        if not header or not header.startswith("Bearer "):
+            return None
+        info = self.tokens.get(header[7:].strip())
+        if info is None or (info.expires_at is not None and time.time() >= info.expires_at):
+            return None
+        return info
+
+    def _issue_token(self, form: dict):
+        """OAuth client credentials grant; errors per RFC 6749 §5.2, never echoing secrets."""
+        for name in ("grant_type", "client_id", "client_secret"):
+            if not form.get(name):
+                return 400, {
+                    "error": "invalid_request",
+                    "error_description": f"Missing required parameter: {name}",
+                }
+        if form["grant_type"] != "client_credentials":
+            return 400, {
+                "error": "unsupported_grant_type",
+                "error_description": "Only the client_credentials grant is supported",
+            }
+        client = self.clients.get(form["client_id"])
+        if client is None or not secrets.compare_digest(str(client[0]), form["client_secret"]):
+            return 400, {
+                "error": "invalid_client",
+                "error_description": "Client authentication failed",
+            }
+        token = secrets.token_urlsafe(24)
+        ttl = self.config.token_ttl_seconds
+        with self._lock:
+            scopes = None if client[1] is None else frozenset(client[1])
+            self.tokens[token] = TokenInfo(
+                f"client:{form['client_id']}", scopes, time.time() + ttl
+            )
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "XurrentSimulator/1.0"
+    sim: Simulator
+
+    def log_message(self, format, *args):
+        """Silence the default stderr access log; the simulator keeps its own request log."""
+
+    def do_GET(self):
+        self._dispatch("GET")
+
+    def do_POST(self):
+        self._dispatch("POST")
+
+    def do_PATCH(self):
+        self._dispatch("PATCH")
+
+    def do_PUT(self):
+        self._dispatch("PUT")
+
+    def do_DELETE(self):
+        self._dispatch("DELETE")
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(self, status, body, headers=None, fault=None):
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if fault == "malformed":
+            payload = b'{"message": "OK", "data": [{"id": 1, "name": <html>Proxy error</html>'
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if fault == "truncated":
+            self.wfile.write(payload[: max(1, len(payload) // 2)])
+            self.wfile.flush()
+            self._drop()
+            return
+        self.wfile.write(payload)
+
+    def _drop(self):
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _dispatch(self, method: str):
+        body = self._read_body()
+        parts = urlsplit(self.path)
+        path = parts.path.rstrip("/") or "/"
+        if path.endswith(".json"):
+            path = path[:-5]
+        params = parse_qsl(parts.query, keep_blank_values=True)
+        sim = self.sim
+        if path == "/_sim/stats" and method == "GET":
+            self._send(200, sim.stats())
+            return
+        if path in ("/oauth/token", "/token") and method == "POST":
+            with sim._lock:
+                sim._counters["oauth_requests"] += 1
+            self._oauth(body)
+            return
+        if path == "/v1" or path.startswith("/v1/"):
+            self._api(method, path, params)
+            return
+        self._send(404, {"message": "Not Found"})
+
+    def _oauth(self, body: bytes):
+        content_type = self.headers.get("Content-Type", "")
+        try:
+            if "json" in content_type:
+                form = {k: str(v) for k, v in json.loads(body or b"{}").items()}
+            else:
+                form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        except (ValueError, AttributeError):
+            form = {}
+        status, payload = self.sim._issue_token(form)
+        self._send(status, payload, {"Cache-Control": "no-store"})
+
+    def _api(self, method: str, path: str, params):
+        sim = self.sim
+        started = time.perf_counter()
+        seq = sim._next_seq()
+        info = {"seq": seq, "method": method, "path": path, "query": dict(params)}
+        collection = _collection_of(path)
+        for hook in list(sim._hooks):
+            hook(sim, info)
+        config = sim.config
+        if config.mutate_every and seq % config.mutate_every == 0:
+            if collection in DATA_COLLECTIONS:
+                sim._mutate(collection)
+        if config.latency_ms:
+            sim._stop_event.wait(config.latency_ms / 1000.0)
+        fault = sim._pick_fault(seq)
+        status, rows, page_collection = 0, 0, None
+        try:
+            if fault == "drop":
+                self._drop()
+                return
+            if fault in ("500", "502", "503", "504"):
+                status = int(fault)
+                self._send(status, {"message": ERROR_BODIES[status]})
+                return
+            if fault == "429":
+                status = 429
+                wait = retry_after_value(1, config)
+                self._send(
+                    429, RATE_LIMIT_BODY, {"Retry-After": wait, "x-ratelimit-remaining": "0"}
+                )
+                return
+            if fault == "timeout":
+                sim._stop_event.wait(config.timeout_seconds)
+            status, payload, headers, rows, page_collection = self._serve(method, path, params)
+            self._send(status, payload, headers, fault)
+        finally:
+            entry = dict(info)
+            entry.update(
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                fault=fault,
+            )
+            sim._record(entry, rows, page_collection)
+
+    def _serve(self, method, path, params):
+        """Rate limits, auth, account, scope and routing; returns the response parts."""
+        sim = self.sim
+        config = sim.config
+        token = sim._token(self.headers.get("Authorization"))
+        user = token.user if token else f"ip:{self.client_address[0]}"
+        verdict = sim.limiter.check(user, config)
+        headers = dict(verdict.headers)
+        if verdict.retry_after is not None:
+            return 429, RATE_LIMIT_BODY, headers, 0, None
+        try:
+            if token is None:
+                raise ApiError(401, "Unauthorized")
+            account = self.headers.get("X-Xurrent-Account") or self.headers.get("X-4me-Account")
+            if not account and config.missing_account == "error":
+                raise ApiError(400, "Missing header 'X-Xurrent-Account'")
+            if account and account != config.account:
+                status = config.wrong_account_status
+                raise ApiError(status, "Not Found" if status == 404 else "Forbidden")
+            payload, extra, rows, page_collection = self._route(method, path, params, token)
+            headers.update(extra)
+            return 200, payload, headers, rows, page_collection
+        except ApiError as error:
+            headers.update(error.headers)
+            return error.status, error.body, headers, 0, None
+        except Exception:  # a simulator bug must still answer like the API would
+            return 500, {"message": ERROR_BODIES[500]}, headers, 0, None
+
+    def _route(self, method, path, params, token):
+        sim = self.sim
+        if path == "/v1" and method == "GET":
+            return {}, {}, 0, None
+        if path == "/v1/me" and method == "GET":
+            _require_scope(token, "me")
+            return self._me(), {}, 0, None
+        match = _ACTION_RE.match(path)
+        if match and method == "POST":
+            _require_scope(token, "projects")
+            project_id, action = int(match.group(1)), match.group(2)
+            handler = getattr(sim.store, f"{action}_project")
+            return handler(project_id), {}, 0, None
+        match = _RECORD_RE.match(path)
+        if match and method == "GET":
+            _require_scope(token, match.group(1))
+            return sim.store.get_record(match.group(1), int(match.group(2))), {}, 0, None
+        segments = path.split("/")[2:]
+        if method == "GET" and segments and segments[0] in SPECS and len(segments) <= 2:
+            collection = segments[0]
+            spec = SPECS[collection]
+            predefined = segments[1] if len(segments) == 2 else None
+            states = [value for name, value in params if name == "state"]
+            params = [(name, value) for name, value in params if name != "state"]
+            predefined = predefined or (states[-1] if states else None)
+            if predefined is not None and predefined not in spec.predefined:
+                raise ApiError(404, "Not Found")
+            _require_scope(token, collection)
+            rows, headers = sim.store.list_page(collection, path, params, sim.base_url, predefined)
+            return rows, headers, len(rows), collection
+        raise ApiError(404, "Not Found")
+
+    def _me(self) -> dict:
+        config = self.sim.config
+        return {
+            "id": 42,
+            "name": "API User",
+            "primary_email": "api.user@example.test",
+            "account": {"id": config.account, "name": config.account_name},
+            "organization": {"id": 1001, "name": "Simulated Organization"},
+            "disabled": False,
+            "time_zone": "Central Time (US & Canada)",
+            "created_at": "2020-01-01T00:00:00Z",
+            "updated_at": "2020-01-01T00:00:00Z",
+        }
+
+
+def _require_scope(token: TokenInfo, scope: str):
+    if token.scopes is not None and scope not in token.scopes:
+        raise ApiError(403, "Forbidden")
+
+
+def _collection_of(path: str) -> str | None:
+    segments = path.split("/")
+    if len(segments) >= 3 and segments[2] in SPECS:
+        return segments[2]
+    return None

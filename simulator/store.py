@@ -1,0 +1,398 @@
+"""The simulator's data: rows per collection, archive and trash, rendering and paging.
+
+Rows are stored in a compact internal form (datetimes as epoch seconds, references as dicts) and
+rendered per request, so a mutation is visible to the very next page exactly as in the real API.
+Paging follows Elasticsearch's search_after model against the current data, which is what keeps a
+walk complete while rows change underneath it. All public methods take the store's lock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import threading
+import time
+from datetime import datetime, timezone
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+from .config import SimConfig
+from .generator import Generator
+from .query import (
+    ApiError,
+    compile_filters,
+    cursor_values,
+    decode_cursor,
+    encode_cursor,
+    key_from_values,
+    make_key,
+    parse_fields,
+    parse_sort,
+)
+from .schema import DATA_COLLECTIONS, DATETIME, ORGREF, SPECS
+
+ZONE_SALT = {"organizations": 0, "products": 1, "projects": 2, "archive": 3, "trash": 0}
+SYSTEM_USER = {"id": 1, "name": "System"}
+
+
+def to_epoch(moment) -> int:
+    """Accept datetime, epoch number or None (= now) and return whole epoch seconds."""
+    if moment is None:
+        return int(time.time())
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return int(moment.timestamp())
+    return int(moment)
+
+
+class DataStore:
+    """Thread-safe in-memory data set behind the HTTP handler."""
+
+    def __init__(self, config: SimConfig, anchor: int):
+        self.config = config
+        self.anchor = anchor
+        self.lock = threading.RLock()
+        self.api_url = "http://127.0.0.1/v1"
+        self.zones = [ZoneInfo(name) for name in config.zones]
+        self.generator = Generator(config, anchor)
+        self.mutation_rng = random.Random(config.seed + 1)
+        n_orgs, n_products, n_projects = config.counts()
+        orgs = self.generator.organizations(n_orgs)
+        org_ids = [row["id"] for row in orgs]
+        products = self.generator.products(n_products, org_ids)
+        projects = self.generator.projects(n_projects)
+        self.rows = {
+            "organizations": {row["id"]: row for row in orgs},
+            "products": {row["id"]: row for row in products},
+            "projects": {row["id"]: row for row in projects},
+            "archive": {},
+            "trash": {},
+        }
+        self.next_ids = {name: max(self.rows[name], default=0) + 1 for name in DATA_COLLECTIONS}
+        self.next_ids["archive"] = 1
+        self.next_ids["trash"] = 1
+        self.project_bin = {}  # project id -> ("archive" | "trash", entry id)
+        self._seed_bins(projects)
+
+    def _seed_bins(self, projects: list[dict]):
+        """Put some completed projects in archive and trash, a few trashed over 28 days ago."""
+        rng = random.Random(self.config.seed + 2)
+        for row in projects:
+            draw = rng.random()
+            if draw < self.config.archived_fraction:
+                target = "archive"
+            elif draw < self.config.archived_fraction + self.config.trashed_fraction:
+                target = "trash"
+            else:
+                continue
+            moment = rng.randint(row["updated_at"], max(row["updated_at"], self.anchor))
+            if target == "trash" and rng.random() < 0.5:
+                moment = max(row["updated_at"], self.anchor - 40 * 86400)
+            actor = SYSTEM_USER if rng.random() < 0.5 else self.generator.people[0]
+            self._put_in_bin(target, row["id"], moment, actor)
+
+    # --- rendering ------------------------------------------------------------------------
+
+    def zone_for(self, collection: str, row_id: int) -> ZoneInfo:
+        """Each record renders in one zone chosen deterministically from its id."""
+        return self.zones[(row_id * 7 + ZONE_SALT[collection]) % len(self.zones)]
+
+    @staticmethod
+    def format_time(epoch: int, zone) -> str:
+        text = datetime.fromtimestamp(epoch, zone).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    def _org_reference(self, value: dict) -> dict:
+        """References to organizations reflect the target's current name and disabled flag."""
+        org = self.rows["organizations"].get(value["id"])
+        if org is None:
+            return dict(value)
+        reference = {"id": org["id"], "name": org["name"]}
+        if org.get("sourceID"):
+            reference["sourceID"] = org["sourceID"]
+        if org.get("disabled"):
+            reference["disabled"] = True
+        return reference
+
+    def render(self, collection: str, row: dict, fields, disabled_requested: bool) -> dict:
+        spec = SPECS[collection]
+        zone = self.zone_for(collection, row["id"])
+        out = {}
+        if self.config.node_id_always and "nodeID" in spec.fields:
+            out["nodeID"] = row.get("nodeID")
+        for name in fields:
+            if name not in row and name == "recurrence":
+                continue  # aggregated hash absent when the product has none
+            value = row.get(name)
+            kind = spec.fields[name]
+            if value is not None:
+                if kind == DATETIME:
+                    value = self.format_time(value, zone)
+                elif kind == ORGREF:
+                    value = self._org_reference(value)
+                elif name == "project":
+                    value = {
+                        "id": value["id"],
+                        "href": f"{self.api_url}/projects/{value['id']}",
+                        "display_name": value["display_name"],
+                    }
+            if name == "disabled":
+                value = bool(value)
+            out[name] = value
+        if "disabled" in spec.fields and not disabled_requested and row.get("disabled"):
+            out["disabled"] = True
+        return out
+
+    def visible(self, collection: str):
+        """Rows a collection request can see (archived/trashed projects hidden by default)."""
+        rows = self.rows[collection].values()
+        if collection == "projects" and self.config.hide_archived_projects:
+            return [row for row in rows if row["id"] not in self.project_bin]
+        return list(rows)
+
+    # --- collection requests --------------------------------------------------------------
+
+    def list_page(self, collection, path, params, base_url, predefined=None):
+        """Serve one page of a collection walk; returns (rendered rows, headers)."""
+        spec = SPECS[collection]
+        values = {}
+        for name, value in params:
+            values[name] = value
+        per_page = self._per_page(values.get("per_page"))
+        fields, disabled_requested = parse_fields(spec, values.get("fields"))
+        order = parse_sort(spec, values.get("sort"))
+        predicates = compile_filters(spec, params)
+        if predefined:
+            predicates.append(_predefined(predefined))
+        if "search_after" in values and "search_before" in values:
+            raise ApiError(400, "Parameters 'search_after' and 'search_before' are exclusive")
+        direction, offset, cursor = "after", 0, None
+        for param in ("search_after", "search_before"):
+            if param in values:
+                direction = param[7:]
+                offset, cursor = decode_cursor(spec, order, values[param], param)
+        key = make_key(spec, order)
+        cap = self.config.walk_cap
+        with self.lock:
+            matching = [row for row in self.visible(collection) if all(p(row) for p in predicates)]
+            total = len(matching)
+            if cursor is None:
+                candidates = matching
+            else:
+                bound = key_from_values(cursor, order)
+                if direction == "after":
+                    candidates = [row for row in matching if key(row) > bound]
+                else:
+                    candidates = [row for row in matching if key(row) < bound]
+            if direction == "after":
+                size = max(0, min(per_page, cap - offset))
+                page = heapq.nsmallest(size, candidates, key=key)
+                start = offset
+                more = len(candidates) > len(page)
+            else:
+                page = sorted(heapq.nlargest(per_page, candidates, key=key), key=key)
+                start = max(0, offset - len(page))
+                more = True
+            capped = more and start + len(page) >= cap
+            rendered = [self.render(collection, row, fields, disabled_requested) for row in page]
+        headers = {
+            "X-Pagination-Per-Page": str(per_page),
+            "X-Pagination-Current-Page": str(start // per_page + 1),
+            "X-Pagination-Total-Pages": str(math.ceil(total / per_page)),
+            "X-Pagination-Total-Entries": str(total),
+        }
+        if total > cap and (self.config.throttled_header == "walk" or capped):
+            headers["X-Pagination-Throttled"] = "true"
+        links = []
+        kept = [(k, v) for k, v in params if k not in ("search_after", "search_before")]
+        if page:
+            start_cursor = encode_cursor(start, cursor_values(spec, order, page[0]))
+            end_cursor = encode_cursor(start + len(page), cursor_values(spec, order, page[-1]))
+            headers["X-Pagination-Start-Cursor"] = start_cursor
+            headers["X-Pagination-End-Cursor"] = end_cursor
+            if start > 0:
+                links.append((_url(base_url, path, kept), "first"))
+                prev = kept + [("search_before", start_cursor)]
+                links.append((_url(base_url, path, prev), "prev"))
+            if more and not capped:
+                links.append((_url(base_url, path, kept + [("search_after", end_cursor)]), "next"))
+        elif start > 0:
+            links.append((_url(base_url, path, kept), "first"))
+        if links:
+            headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
+        return rendered, headers
+
+    def _per_page(self, raw) -> int:
+        config = self.config
+        if raw is None or raw == "":
+            return config.default_per_page
+        try:
+            per_page = int(raw)
+        except ValueError:
+            raise ApiError(400, "Parameter 'per_page' is not a valid integer") from None
+        if per_page < 1:
+            raise ApiError(400, "Parameter 'per_page' cannot be less than 1")
+        if per_page > config.max_per_page:
+            if config.per_page_over_max == "clamp":
+                return config.max_per_page
+            raise ApiError(400, f"Parameter 'per_page' cannot be more than {config.max_per_page}")
+        return per_page
+
+    def get_record(self, collection: str, row_id: int) -> dict:
+        """Single-record GET returns every selectable field."""
+        with self.lock:
+            row = self.rows[collection].get(row_id)
+            if row is None or row not in self.visible(collection):
+                raise ApiError(404, "Not Found")
+            return self.render(collection, row, SPECS[collection].selectable(), True)
+
+    # --- ground truth ---------------------------------------------------------------------
+
+    def ground_truth(self, collection: str) -> list[dict]:
+        spec = SPECS[collection]
+        fields = spec.selectable()
+        with self.lock:
+            rows = sorted(self.visible(collection), key=lambda row: row["id"])
+            return [self.render(collection, row, fields, True) for row in rows]
+
+    # --- mutations ------------------------------------------------------------------------
+
+    def update_rows(self, collection, ids=None, count=None, at=None) -> list[int]:
+        """Bump updated_at and change a field, as a user edit would."""
+        moment = to_epoch(at)
+        with self.lock:
+            if ids is None:
+                pool = sorted(row["id"] for row in self.visible(collection))
+                ids = self.mutation_rng.sample(pool, min(count or 1, len(pool)))
+            for row_id in ids:
+                row = self.rows[collection][row_id]
+                row["updated_at"] = max(row["created_at"], moment)
+                if collection == "organizations":
+                    row["remarks"] = f"Edited at {moment}"
+                elif collection == "products":
+                    row["useful_life"] = (row.get("useful_life") or 0) % 9 + 1
+                else:
+                    row["effort"] = (row.get("effort") or 0) + 8
+            return list(ids)
+
+    def insert_rows(self, collection, count, at=None) -> list[int]:
+        moment = to_epoch(at)
+        with self.lock:
+            new_ids = []
+            for _ in range(count):
+                row_id = self.next_ids[collection]
+                self.next_ids[collection] += 1
+                self.rows[collection][row_id] = self.generator.new_row(collection, row_id, moment)
+                new_ids.append(row_id)
+            return new_ids
+
+    def set_disabled(self, collection, row_id, value, at=None):
+        with self.lock:
+            row = self.rows[collection][row_id]
+            row["disabled"] = bool(value)
+            if self.config.disable_bumps_updated_at:
+                row["updated_at"] = max(row["created_at"], to_epoch(at))
+
+    # --- archive and trash ----------------------------------------------------------------
+
+    def _put_in_bin(self, target: str, project_id: int, moment: int, actor: dict):
+        verb = "archived" if target == "archive" else "trashed"
+        entry_id = self.next_ids[target]
+        self.next_ids[target] += 1
+        project = self.rows["projects"][project_id]
+        self.rows[target][entry_id] = {
+            "id": entry_id,
+            "created_at": moment,
+            f"{verb}_by": dict(actor),
+            verb: "project",
+            "project": {"id": project_id, "display_name": project["subject"]},
+        }
+        self.project_bin[project_id] = (target, entry_id)
+
+    def _take_from_bin(self, project_id: int):
+        target, entry_id = self.project_bin.pop(project_id)
+        del self.rows[target][entry_id]
+        return target
+
+    def _require_project(self, project_id: int) -> dict:
+        row = self.rows["projects"].get(project_id)
+        if row is None:
+            raise ApiError(404, "Not Found")
+        return row
+
+    def archive_project(self, project_id: int, at=None, actor=None) -> dict:
+        with self.lock:
+            self._require_project(project_id)
+            if project_id in self.project_bin:
+                raise ApiError(422, "Validation Failed")
+            self._put_in_bin("archive", project_id, to_epoch(at), actor or SYSTEM_USER)
+            return self._action_result(project_id, "archived")
+
+    def trash_project(self, project_id: int, at=None, actor=None) -> dict:
+        with self.lock:
+            self._require_project(project_id)
+            if project_id in self.project_bin:
+                if self.project_bin[project_id][0] == "trash":
+                    raise ApiError(422, "Validation Failed")
+                self._take_from_bin(project_id)
+            self._put_in_bin("trash", project_id, to_epoch(at), actor or SYSTEM_USER)
+            return self._action_result(project_id, "trashed")
+
+    def restore_project(self, project_id: int, at=None) -> dict:
+        """Restore puts the project back and bumps updated_at so incremental syncs see it."""
+        with self.lock:
+            row = self._require_project(project_id)
+            if project_id not in self.project_bin:
+                raise ApiError(422, "Validation Failed")
+            self._take_from_bin(project_id)
+            row["updated_at"] = max(row["created_at"], to_epoch(at))
+            return self.render("projects", row, SPECS["projects"].selectable(), True)
+
+    def erase_project(self, project_id: int):
+        """Erase a project from the trash: gone from every listing."""
+        with self.lock:
+            if self.project_bin.get(project_id, ("",))[0] != "trash":
+                raise ApiError(422, "Validation Failed")
+            self._take_from_bin(project_id)
+            del self.rows["projects"][project_id]
+
+    def erase_expired(self, trash_days: int = 28, now=None) -> list[int]:
+        limit = to_epoch(now) - trash_days * 86400
+        with self.lock:
+            expired = [
+                entry["project"]["id"]
+                for entry in self.rows["trash"].values()
+                if entry["created_at"] < limit
+            ]
+            for project_id in expired:
+                self.erase_project(project_id)
+            return sorted(expired)
+
+    def bin_ids(self, target: str) -> list[int]:
+        with self.lock:
+            return sorted(pid for pid, (where, _) in self.project_bin.items() if where == target)
+
+    def _action_result(self, project_id: int, verb: str) -> dict:
+        row = self.rows["projects"][project_id]
+        record = self.render("projects", row, SPECS["projects"].selectable(), True)
+        record[verb] = "true"
+        return record
+
+
+def _predefined(name: str):
+    """Predefined filters given as a path segment or ?state=."""
+    if name == "disabled":
+        return lambda row: bool(row.get("disabled"))
+    if name == "enabled":
+        return lambda row: not row.get("disabled")
+    if name == "completed":
+        return lambda row: row.get("status") == "completed"
+    return lambda row: row.get("status") != "completed"  # open
+
+
+def _url(base_url: str, path: str, params) -> str:
+    if not params:
+        return f"{base_url}{path}"
+    return f"{base_url}{path}?{urlencode(params, quote_via=quote, safe=',')}"
