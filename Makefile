@@ -42,5 +42,33 @@ demo: venv
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+## package: build the deploy zip offline from a clean copy of only the production files
+##          (connector.py, xurrent_connector/, requirements.txt in build/package/) and list it
+package: venv
+	$(BIN)/python tools/package.py
+
+# Deploy settings: pass them on the command line or in the environment. Relative paths to the
+# configuration are taken from the repository root (the SDK would resolve them against the
+# staging directory, so we make them absolute). DEPLOY_FLAGS may add --non-interactive (create
+# only: an update is then refused) or --yes (create or update without asking).
+DEPLOY_CONFIGURATION ?= configuration.json
+DEPLOY_PYTHON_VERSION ?= 3.11
+DEPLOY_FLAGS ?=
+
+## deploy: stage like `package`, then `fivetran deploy`; needs FIVETRAN_API_KEY,
+##         FIVETRAN_DESTINATION, FIVETRAN_CONNECTION (DEPLOY_CONFIGURATION, DEPLOY_FLAGS optional)
+deploy: venv
+	$(if $(FIVETRAN_API_KEY),,$(error FIVETRAN_API_KEY is not set: pass your base64 Fivetran API key, e.g. make deploy FIVETRAN_API_KEY=...))
+	$(if $(FIVETRAN_DESTINATION),,$(error FIVETRAN_DESTINATION is not set: pass the destination (group) name))
+	$(if $(FIVETRAN_CONNECTION),,$(error FIVETRAN_CONNECTION is not set: pass the connection name (lower case letters, digits, _)))
+	$(if $(wildcard $(DEPLOY_CONFIGURATION)),,$(error DEPLOY_CONFIGURATION=$(DEPLOY_CONFIGURATION) does not exist: create it or point DEPLOY_CONFIGURATION at your configuration file))
+	@echo "deploying build/package as $(FIVETRAN_CONNECTION) to $(FIVETRAN_DESTINATION) (API key not shown)"
+	@$(BIN)/python tools/package.py --deploy -- \
+		--api-key "$(FIVETRAN_API_KEY)" \
+		--destination "$(FIVETRAN_DESTINATION)" \
+		--connection "$(FIVETRAN_CONNECTION)" \
+		--configuration "$(abspath $(DEPLOY_CONFIGURATION))" \
+		--python-version $(DEPLOY_PYTHON_VERSION) $(DEPLOY_FLAGS)
+
 clean:
 	rm -rf $(VENV) build .pytest_cache
