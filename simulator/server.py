@@ -106,7 +106,9 @@ class Simulator:
         handler = type("BoundHandler", (_Handler,), {"sim": self})
         self._server = _Server((self.config.host, self.config.port), handler)
         self._stop_event.clear()
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         self.store.api_url = self.api_url
         return self
