@@ -135,13 +135,15 @@ class Column:
     """One warehouse column: its name, its declared SDK type and how to get it from a record.
 
     ``source`` is the top-level API field the column is read from; it decides the ``fields=``
-    list. ``extract`` receives the whole record so nested references need no special case.
+    list unless ``requested`` is False (fields the API returns on its own and may refuse to
+    select). ``extract`` receives the whole record so nested references need no special case.
     """
 
     name: str
     sdk_type: Any
     source: str
     extract: Extractor
+    requested: bool = True
 
 
 def _getter(field: str, convert: Callable[[Any], Any] | None) -> Extractor:
@@ -157,6 +159,16 @@ def long(field: str, name: str | None = None) -> list[Column]:
 def string(field: str, name: str | None = None) -> list[Column]:
     """Text and enum values (enums stay strings: legacy values must survive)."""
     return [Column(name or field, STRING, field, _getter(field, None))]
+
+
+def implicit_string(field: str, name: str) -> list[Column]:
+    """A text field the API adds by itself and that is not asked for with ``fields=``.
+
+    ``nodeID`` (the GraphQL global id) is treated by the official .NET SDK as always returned
+    and not selectable; asking for it risks a 400 on the whole walk, so it is stored when
+    present and null otherwise.
+    """
+    return [Column(name, STRING, field, _getter(field, None), requested=False)]
 
 
 def boolean(field: str) -> list[Column]:
@@ -268,7 +280,7 @@ class TableSpec:
         always returned and is therefore not requested)."""
         seen: dict[str, None] = {}
         for column in self.columns:
-            if column.source != "id":
+            if column.requested and column.source != "id":
                 seen.setdefault(column.source, None)
         return tuple(seen)
 
@@ -288,7 +300,11 @@ def _columns(*groups: Iterable[Column]) -> tuple[Column, ...]:
     return tuple(column for group in groups for column in group)
 
 
-_COMMON_HEAD = (long("id"), string("nodeID", "node_id"), string("sourceID", "source_id"))
+_COMMON_HEAD = (
+    long("id"),
+    implicit_string("nodeID", "node_id"),
+    string("sourceID", "source_id"),
+)
 _TIMESTAMPS = (utc("created_at"), utc("updated_at"))
 
 ORGANIZATIONS = TableSpec(
