@@ -1,0 +1,92 @@
+"""One place that makes text safe to show: exception messages, log lines, op.warning texts.
+
+Nothing in the SDK's ``Logging`` redacts, and the ``SYNC FAILED`` block prints exception messages
+verbatim, so every message built from server content or from our own URLs goes through
+``redact``.  Secrets are known in two ways: values registered at start-up (the configured token,
+client secret and every OAuth access token we obtain) are replaced wherever they appear, and
+patterns catch credential-shaped text we never registered (``Bearer …``, ``access_token=…``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from urllib.parse import urlsplit
+
+from fivetran_connector_sdk import Logging as log
+
+REDACTED = "[REDACTED]"
+
+# Shorter values are not registered: replacing every "T" in a message would make it unreadable,
+# and real tokens and secrets are far longer than this.
+MIN_SECRET_LENGTH = 6
+
+# Server bodies can be large HTML error pages; keep messages readable.
+MAX_TEXT_LENGTH = 500
+
+_known_secrets: set[str] = set()
+_known_secrets_lock = threading.Lock()
+
+_CREDENTIAL_PATTERNS = (
+    # "Authorization: Bearer abc", "bearer abc", "Basic abc"
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
+    # header echoes such as "'Authorization': 'xyz'" or "authorization=xyz"
+    re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"),
+    # form bodies / JSON: access_token=..., "client_secret": "...", refresh_token, password
+    re.compile(
+        r"(?i)(\b(?:access_token|refresh_token|client_secret|oauth_token|password|secret)"
+        r"['\"]?\s*[:=]\s*['\"]?)[^'\"&\s,}]+"
+    ),
+)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that ``redact`` replaces it wherever it shows up later."""
+    if value and len(value) >= MIN_SECRET_LENGTH:
+        with _known_secrets_lock:
+            _known_secrets.add(value)
+
+
+def redact(text: object, max_length: int = MAX_TEXT_LENGTH) -> str:
+    """Return ``text`` as a string with every known secret and credential pattern removed.
+
+    Long texts are shortened after redaction so a secret can never be cut in half and survive.
+    """
+    result = str(text)
+    with _known_secrets_lock:
+        secrets = sorted(_known_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in result:
+            result = result.replace(secret, REDACTED)
+    for pattern in _CREDENTIAL_PATTERNS:
+        result = pattern.sub(_keep_label, result)
+    if len(result) > max_length:
+        result = result[: max_length - 1] + "…"
+    return result
+
+
+def _keep_label(match: re.Match) -> str:
+    """Keep the label ("Bearer", "access_token=") so the message still says what was removed."""
+    label = match.group(1)
+    separator = " " if label.lower() in ("bearer", "basic") else ""
+    return f"{label}{separator}{REDACTED}"
+
+
+def url_for_message(url: str) -> str:
+    """Path of ``url`` without query or fragment (cursors are long; queries may hold secrets)."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return "<invalid URL>"
+    return redact(path or "/", max_length=200)
+
+
+def safe_log(level: str, message: str) -> None:
+    """Log through the SDK logger after redaction, never failing the sync because of logging.
+
+    ``Logging.info`` raises ``TypeError`` when ``Logging.LOG_LEVEL`` was never set (outside a
+    run, e.g. in a harness); a log line is not worth failing a request for.
+    """
+    if log.LOG_LEVEL is None:
+        return
+    getattr(log, level)(redact(message, max_length=2000))
