@@ -7,6 +7,7 @@ state (windows, checkpoints, resumption).
 """
 
 import json
+from urllib.parse import urlsplit
 
 from fivetran_connector_sdk import Connector
 from fivetran_connector_sdk import Logging as log
@@ -49,7 +50,8 @@ def update(configuration: dict, state: dict):
     """
     settings = validate_configuration(configuration)
     log.info(
-        f"Xurrent connector: account {settings.account_id}, API {settings.api_url}, "
+        f"Xurrent connector: account {settings.account_id}, "
+        f"API host {urlsplit(settings.api_url).hostname}, "
         f"tables {', '.join(settings.tables)}"
     )
     client = XurrentClient(settings)

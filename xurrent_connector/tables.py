@@ -61,14 +61,13 @@ class RecordFormatError(ValueError):
 def to_utc_text(value: str | None) -> str | None:
     """Normalise an ISO 8601 timestamp with any offset to ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``.
 
-    The API renders timestamps in a local zone (``-05:00``, ``+01:00``, ``Z`` ...). Cursors are
-    compared as strings, so every timestamp must be in one canonical UTC form; the SDK accepts
-    exactly this form for UTC_DATETIME. The common already-canonical case returns early.
+    The API renders timestamps in a local zone (``-05:00``, ``+01:00``, ``Z`` ...). One
+    canonical UTC form keeps the warehouse, the filters and the saved cursors consistent, and
+    it is exactly what the SDK accepts for UTC_DATETIME. Every value is parsed (no shortcut for
+    strings that merely look canonical) so that garbage fails here, naming the record.
     """
     if value is None:
         return None
-    if len(value) == 20 and value[19] == "Z" and value[10] == "T":
-        return value
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
@@ -80,10 +79,7 @@ def to_utc_text(value: str | None) -> str | None:
 
 def format_utc(moment: datetime) -> str:
     """Canonical UTC text of an aware datetime (microseconds only when present)."""
-    moment = moment.astimezone(UTC)
-    if moment.microsecond:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).isoformat()[:-6] + "Z"
 
 
 def parse_utc(text: str) -> datetime:

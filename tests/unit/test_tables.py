@@ -1,0 +1,245 @@
+"""Flattening: every column kind, null handling, and the declared schema."""
+
+from __future__ import annotations
+
+import pytest
+
+from xurrent_connector.tables import (
+    DECIMAL,
+    ORGANIZATIONS,
+    PRODUCTS,
+    PROJECTS,
+    TABLES,
+    RecordFormatError,
+    schema_declarations,
+    to_decimal_text,
+    to_int,
+    to_utc_text,
+)
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("2016-03-22T21:02:50-05:00", "2016-03-23T02:02:50Z"),
+        ("2016-03-14T03:10:50-06:00", "2016-03-14T09:10:50Z"),
+        ("2017-01-13T09:00:00+01:00", "2017-01-13T08:00:00Z"),
+        ("2016-03-30T11:26:45Z", "2016-03-30T11:26:45Z"),
+        ("2016-03-30T11:26:45+00:00", "2016-03-30T11:26:45Z"),
+        ("2016-03-30T11:26:45.250+02:00", "2016-03-30T09:26:45.250000Z"),
+        ("2016-03-30T11:26:45", "2016-03-30T11:26:45Z"),  # no offset: read as UTC
+        ("2024-12-31T23:30:00-01:00", "2025-01-01T00:30:00Z"),  # crosses a year in UTC
+        (None, None),
+    ],
+)
+def test_datetimes_become_canonical_utc(given, expected):
+    assert to_utc_text(given) == expected
+
+
+@pytest.mark.parametrize("garbage", ["yesterday", "", "2016-13-40T00:00:00Z", 12345])
+def test_unparseable_datetimes_fail_loudly(garbage):
+    with pytest.raises(RecordFormatError):
+        to_utc_text(garbage)
+
+
+def test_decimals_keep_the_api_string_and_never_become_floats():
+    assert to_decimal_text("320000.0") == "320000.0"
+    assert to_decimal_text("0.1000000000000000055511") == "0.1000000000000000055511"
+    assert to_decimal_text(None) is None
+    assert to_decimal_text(12) == "12"
+    assert to_decimal_text(0.1) == "0.1"
+    assert type(to_decimal_text(0.1)) is str
+    with pytest.raises(RecordFormatError):
+        to_decimal_text(True)
+    with pytest.raises(RecordFormatError):
+        to_decimal_text({"amount": 1})
+
+
+def test_integers():
+    assert to_int(42) == 42
+    assert to_int("42") == 42
+    assert to_int(None) is None
+    with pytest.raises(RecordFormatError):
+        to_int("forty")
+
+
+def _product(**overrides):
+    record = {
+        "id": 34,
+        "nodeID": "Z2lkOi8vUHJvZHVjdC8zNA",
+        "name": "APC NetShelter SX 48U Rack",
+        "category": "rack_enclosure",
+        "sourceID": None,
+        "source": None,
+        "brand": "APC",
+        "model": "NetShelter SX",
+        "productID": "AR3100",
+        "service": {
+            "id": 26,
+            "name": "Rack Space",
+            "provider": {
+                "id": 30,
+                "name": "Widget Data Center, External IT",
+                "account": {"id": "widget-dc", "name": "Widget Data Center"},
+            },
+        },
+        "support_team": {"id": 13, "name": "Unix Servers"},
+        "supplier": None,
+        "financial_owner": {"id": 51, "name": "Widget North America, Inc.", "disabled": True},
+        "rule_set": "physical_asset",
+        "depreciation_method": "na_cost_is_zero",
+        "rate": 20,
+        "useful_life": 5,
+        "salvage_value": "1250.75",
+        "salvage_value_currency": "USD",
+        "recurrence": {"frequency": "monthly", "interval": 1},
+        "workflow_template": {"id": 3, "subject": "Rack installation"},
+        "workflow_manager": None,
+        "picture_uri": None,
+        "remarks": "Line one\nline two",
+        "custom_fields": [{"id": "tier", "value": "gold"}, {"id": "cc", "value": None}],
+        "ui_extension": None,
+        "attachments": [],
+        "created_at": "2016-03-14T03:10:50-06:00",
+        "updated_at": "2016-03-14T03:10:50-06:00",
+        "disabled": True,
+    }
+    record.update(overrides)
+    return record
+
+
+def test_product_row_covers_every_column_kind():
+    row = PRODUCTS.flatten(_product())
+    assert row["id"] == 34
+    assert row["node_id"] == "Z2lkOi8vUHJvZHVjdC8zNA"
+    assert row["source_id"] is None and row["source"] is None
+    assert row["product_id"] == "AR3100"
+    assert row["depreciation_method"] == "na_cost_is_zero"  # legacy enum survives
+    assert (row["service_id"], row["service_name"]) == (26, "Rack Space")
+    assert row["service_provider_id"] == 30
+    assert row["service_provider_name"] == "Widget Data Center, External IT"
+    assert row["service_provider_account_id"] == "widget-dc"
+    assert (row["support_team_id"], row["support_team_name"]) == (13, "Unix Servers")
+    assert row["supplier_id"] is None and row["supplier_name"] is None
+    assert row["financial_owner_id"] == 51
+    assert (row["workflow_template_id"], row["workflow_template_name"]) == (3, "Rack installation")
+    assert row["rate"] == 20 and row["useful_life"] == 5
+    assert row["salvage_value"] == "1250.75"
+    assert row["disabled"] is True
+    assert row["recurrence"] == {"frequency": "monthly", "interval": 1}
+    assert row["custom_fields"] == [{"id": "tier", "value": "gold"}, {"id": "cc", "value": None}]
+    assert row["attachments"] == []
+    assert row["remarks"] == "Line one\nline two"
+    assert row["created_at"] == row["updated_at"] == "2016-03-14T09:10:50Z"
+    assert set(row) == set(PRODUCTS.schema_entry()["columns"])
+
+
+def test_absent_disabled_is_false_and_absent_fields_are_null():
+    record = _product()
+    del record["disabled"], record["recurrence"], record["nodeID"]
+    row = PRODUCTS.flatten(record)
+    assert row["disabled"] is False
+    assert row["recurrence"] is None
+    assert row["node_id"] is None
+
+
+def test_null_references_and_provider_without_account():
+    row = PRODUCTS.flatten(
+        _product(service={"id": 1, "name": "S", "provider": {"id": 2, "name": "P"}})
+    )
+    assert row["service_provider_id"] == 2
+    assert row["service_provider_account_id"] is None
+    row = PRODUCTS.flatten(_product(service=None))
+    assert row["service_id"] is None
+    assert row["service_provider_id"] is None and row["service_provider_account_id"] is None
+
+
+def test_organization_row():
+    record = {
+        "id": 50,
+        "sourceID": None,
+        "name": "Widget North America, Finance",
+        "parent": {"id": 51, "name": "Widget North America, Inc."},
+        "manager": {"id": 120, "name": "Carolyn Goldrat"},
+        "substitute": None,
+        "business_unit": False,
+        "business_unit_organization": None,
+        "financialID": "FIN000050",
+        "disabled": False,
+        "end_user_privacy": None,
+        "addresses": [{"id": 501, "label": "work", "city": "Chicago"}],
+        "contacts": [],
+        "custom_fields": None,
+        "created_at": "2016-03-22T21:02:50-05:00",
+        "updated_at": "2016-03-22T21:03:36-05:00",
+    }
+    row = ORGANIZATIONS.flatten(record)
+    assert row["financial_id"] == "FIN000050"
+    assert (row["parent_id"], row["parent_name"]) == (51, "Widget North America, Inc.")
+    assert (row["manager_id"], row["manager_name"]) == (120, "Carolyn Goldrat")
+    assert row["business_unit"] is False
+    assert row["end_user_privacy"] is None  # null stays null, never False
+    assert row["disabled"] is False
+    assert row["addresses"] == [{"id": 501, "label": "work", "city": "Chicago"}]
+    assert row["custom_fields"] is None
+    assert row["updated_at"] == "2016-03-23T02:03:36Z"
+
+
+def test_project_row_decimals_and_datetimes():
+    record = {
+        "id": 7345,
+        "subject": "Warehouse Ordering (WHO)",
+        "category": "large",
+        "status": "in_progress",
+        "completion_target_at": "2017-01-13T09:00:00-06:00",
+        "completed_at": None,
+        "cost_of_effort": "320000.0",
+        "total_cost": "335000.0",
+        "roi": -12,
+        "resolution_duration": None,
+        "service": {
+            "id": 41,
+            "name": "Warehouse Management",
+            "provider": {"id": 44, "name": "Widget DC", "account": {"id": "widget"}},
+            "localized_name": "Warehouse Management",
+        },
+        "created_at": "2016-11-13T13:17:00-06:00",
+        "updated_at": "2016-12-23T05:09:09-06:00",
+    }
+    row = PROJECTS.flatten(record)
+    assert row["completion_target_at"] == "2017-01-13T15:00:00Z"
+    assert row["completed_at"] is None
+    assert row["cost_of_effort"] == "320000.0" and row["total_cost"] == "335000.0"
+    assert row["cost_of_purchases"] is None
+    assert row["roi"] == -12
+    assert row["service_provider_account_id"] == "widget"
+    assert "disabled" not in row  # projects have no disabled flag
+    assert "note" not in row
+
+
+def test_fields_list_matches_the_columns_and_skips_unselectable_fields():
+    for spec in TABLES.values():
+        fields = spec.api_fields
+        assert "id" not in fields  # implicit
+        assert "nodeID" not in fields  # returned by the API itself, not selectable per .NET SDK
+        assert len(fields) == len(set(fields))
+        assert "created_at" in fields and "updated_at" in fields
+    assert "disabled" in ORGANIZATIONS.api_fields and "disabled" in PRODUCTS.api_fields
+    assert "note" not in PROJECTS.api_fields
+    assert "service" in PRODUCTS.api_fields and "financialID" in ORGANIZATIONS.api_fields
+
+
+def test_schema_declares_every_column_with_a_type():
+    declarations = {entry["table"]: entry for entry in schema_declarations()}
+    assert set(declarations) == {"organizations", "products", "projects"}
+    for name, entry in declarations.items():
+        assert entry["primary_key"] == ["id"]
+        columns = entry["columns"]
+        assert columns["id"] == "LONG"
+        assert columns["updated_at"] == "UTC_DATETIME"
+        for column, declared in columns.items():
+            assert column == column.lower(), column  # already snake_case: no renaming surprises
+            assert declared in ("LONG", "STRING", "BOOLEAN", "UTC_DATETIME", "JSON", DECIMAL)
+    assert declarations["projects"]["columns"]["value"] == DECIMAL
+    assert declarations["products"]["columns"]["disabled"] == "BOOLEAN"
+    assert declarations["organizations"]["columns"]["custom_fields"] == "JSON"
