@@ -1,0 +1,65 @@
+"""Command line: --help lists the switches, the server starts, serves and stops on SIGTERM."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+from conftest import ROOT
+
+from simulator import SimConfig, Simulator
+
+
+def run(args, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        **kwargs,
+    )
+
+
+def test_help_lists_switches():
+    result = run(["--help"])
+    assert result.returncode == 0
+    for flag in ("--fault-schedule", "--walk-cap", "--ready-file", "--mutate-on-start"):
+        assert flag in result.stdout
+
+
+def test_cli_starts_serves_and_stops(tmp_path):
+    ready = tmp_path / "ready"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "--port", "0", "--token", "T", "--account", "A"]
+        + ["--ready-file", str(ready), "--fault-schedule", "2:503", "--no-rate-limit"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 20
+        while not ready.exists() or not ready.read_text().strip():
+            assert time.time() < deadline and process.poll() is None
+            time.sleep(0.05)
+        base = ready.read_text().strip()
+        headers = {"Authorization": "Bearer T", "X-Xurrent-Account": "A"}
+        assert requests.get(base + "/v1/products", headers=headers, timeout=5).status_code == 200
+        assert requests.get(base + "/v1/products", headers=headers, timeout=5).status_code == 503
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert base in out
+
+
+def test_seed_dataset_generation_is_fast():
+    started = time.perf_counter()
+    sim = Simulator(SimConfig(scale="seed", seed=7))
+    elapsed = time.perf_counter() - started
+    print(f"seed dataset generated in {elapsed:.2f}s")
+    counts = [len(sim.store.rows[name]) for name in ("organizations", "products", "projects")]
+    assert counts == [10000, 50000, 5000]
+    assert elapsed < 30
