@@ -1,0 +1,155 @@
+"""Run one measured sync in this (child) process and write what it cost as JSON.
+
+The parent starts one child per measured sync so that peak RSS (`ru_maxrss` is per process
+and never goes down) and CPU time belong to exactly one run. The child loads connector.py
+the way the SDK does, runs it through the SDK's own in-process runner
+(`fivetran_connector_sdk_cli.core_adapter.run`, what `fivetran debug` calls) and writes its
+result to the file named in its arguments; stdout stays free for the connector's logs.
+
+Usage: python -m bench.run_one '<json arguments>'   or   python -m bench.run_one @arguments.json
+(see `main` for the keys; the file form avoids the kernel's limit on one argument's length)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+
+
+def current_rss_kb() -> int:
+    """Resident set size now, from /proc (kB), for the baseline after imports."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def load_connector(project_dir: str):
+    """Import connector.py under the SDK's own module name, with its package importable."""
+    if project_dir not in sys.path:
+        sys.path.insert(0, project_dir)
+    path = os.path.join(project_dir, "connector.py")
+    spec = importlib.util.spec_from_file_location("connector_connector_code", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def reported_concurrency(module) -> int | None:
+    """Concurrency the connector says it uses, if it exposes one; None means unknown (1)."""
+    candidates = [module]
+    for name in ("xurrent_connector.sync", "xurrent_connector.settings"):
+        if name in sys.modules:
+            candidates.append(sys.modules[name])
+    for candidate in candidates:
+        for attribute in ("MAX_WORKERS", "CONCURRENCY", "TABLE_CONCURRENCY", "MAX_CONCURRENCY"):
+            value = getattr(candidate, attribute, None)
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
+
+
+def prepare_sdk_runtime(project_dir: str):
+    """Configure the SDK the way `fivetran debug` would, minus the CLI (fivetran_sdk.md §6)."""
+    from fivetran_connector_sdk_common import constants
+    from fivetran_connector_sdk_common.logger import Logging
+
+    constants.DEBUGGING = True
+    Logging.LOG_LEVEL = Logging.Level.INFO
+
+
+def run_sync(module, project_dir: str, configuration: dict, state: dict):
+    """One sync through the SDK's real runner; returns its operation counts."""
+    from fivetran_connector_sdk_cli import core_adapter
+
+    connector = module.connector
+    connector.configuration = None
+    connector.state = None
+    connector.project_path = project_dir
+    return core_adapter.run(connector, project_dir, configuration, state)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Keep credentials out of the result file, whatever the connector put in its errors."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def main(argv: list[str]) -> int:
+    """Arguments (one JSON object): source_dir (where connector.py lives), project_dir
+    (where files/warehouse.db and state go), configuration, state, profile (bool),
+    result_path."""
+    raw = argv[0]
+    if raw.startswith("@"):
+        with open(raw[1:], encoding="utf-8") as arguments_file:
+            raw = arguments_file.read()
+    arguments = json.loads(raw)
+    source_dir = os.path.realpath(arguments["source_dir"])
+    project_dir = arguments["project_dir"]
+    result_path = arguments["result_path"]
+    configuration = arguments["configuration"]
+    secrets = [configuration.get("oauth_token", ""), configuration.get("client_secret", "")]
+    result: dict = {"ok": False}
+    try:
+        module = load_connector(source_dir)
+        prepare_sdk_runtime(project_dir)
+        from fivetran_connector_sdk_cli import core_adapter  # noqa: F401  (count it in baseline)
+
+        result["baseline_rss_kb"] = current_rss_kb()
+        result["concurrency_reported"] = reported_concurrency(module)
+        profiler = None
+        if arguments.get("profile"):
+            from bench.profiling import SamplingProfiler
+
+            profiler = SamplingProfiler(source_dir)
+        usage_before = resource.getrusage(resource.RUSAGE_SELF)
+        started_wall = time.time()
+        started = time.perf_counter()
+        try:
+            if profiler is not None:
+                with profiler:
+                    counts = run_sync(module, project_dir, configuration, arguments["state"])
+            else:
+                counts = run_sync(module, project_dir, configuration, arguments["state"])
+            result["ok"] = True
+            result["counts"] = dict(counts or {})
+        except BaseException as error:  # the runner re-raises the connector's failure
+            result["error"] = scrub(
+                f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}", secrets
+            )
+        result["wall_seconds"] = time.perf_counter() - started
+        result["started_at_epoch"] = started_wall
+        usage_after = resource.getrusage(resource.RUSAGE_SELF)
+        result["cpu_user_seconds"] = usage_after.ru_utime - usage_before.ru_utime
+        result["cpu_system_seconds"] = usage_after.ru_stime - usage_before.ru_stime
+        result["peak_rss_kb"] = usage_after.ru_maxrss
+        result["rss_growth_kb"] = max(0, usage_after.ru_maxrss - result["baseline_rss_kb"])
+        if profiler is not None:
+            result["profile"] = profiler.summary()
+        state_path = os.path.join(project_dir, "files", "state.json")
+        if os.path.exists(state_path):
+            with open(state_path, encoding="utf-8") as state_file:
+                result["state"] = json.load(state_file)
+    except BaseException as error:  # harness failure: still leave a result behind
+        result["error"] = scrub(
+            f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}", secrets
+        )
+    with open(result_path, "w", encoding="utf-8") as output:
+        json.dump(result, output)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
