@@ -1,7 +1,7 @@
 """Each setup test's pass and fail paths, over real HTTP against the simulator."""
 
 import pytest
-from conftest import (
+from setup_support import (
     ACCOUNT,
     ALL_SECRETS,
     CLIENT_ID,
