@@ -386,7 +386,7 @@ def _transport_cause(settings: Settings, error: XurrentApiError) -> str:
 def _unreachable(settings: Settings, error: XurrentApiError) -> _SetupProblem:
     return _SetupProblem(
         f"Could not reach {_endpoint(settings)}: check region/environment/base_url, and that "
-        f"this network may connect to that host ({_transport_cause(settings, error)})."
+        f"this network may connect to that host. Cause: {_transport_cause(settings, error)}."
     )
 
 
@@ -473,12 +473,14 @@ def check_credentials(configuration: dict) -> None:
 
 
 def _account_problem(settings: Settings, status: int, path: str) -> _SetupProblem:
+    where_else = "region/environment"
+    if status == 404:
+        where_else += ", and that base_url ends in /v1"
     return _SetupProblem(
         f"Account '{settings.account_id}' is not available to these credentials (HTTP {status} "
         f"on {_endpoint(settings, path)}): check account_id (the short name in your Xurrent "
-        "URL, e.g. widget for widget.xurrent.com), that the token's user has access to that "
-        "account, and region/environment"
-        + (" and that base_url ends in /v1." if status == 404 else ".")
+        "URL, e.g. widget for widget.xurrent.com) and that the token's user has access to that "
+        f"account; also check {where_else}."
     )
 
 
