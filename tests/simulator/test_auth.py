@@ -3,7 +3,7 @@
 import time
 
 import requests
-from conftest import Api, make_config
+from simhelpers import Api, make_config
 
 from simulator import Simulator
 

@@ -6,7 +6,7 @@ import sys
 import time
 
 import requests
-from conftest import ROOT
+from simhelpers import ROOT
 
 from simulator import SimConfig, Simulator
 
