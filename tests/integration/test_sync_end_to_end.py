@@ -1,0 +1,328 @@
+"""End to end: connector.py through the SDK runner against the simulator over HTTP.
+
+Each test checks the warehouse against the simulator's ground truth with an oracle written
+from the simulator's field kinds (tests/conftest.py), not from the connector's table specs.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from xurrent_testkit import (
+    api_requests,
+    assert_matches_truth,
+    configuration_for,
+    table_columns,
+    updated_at_of,
+)
+
+TABLES = ("organizations", "products", "projects")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(microsecond=0).isoformat()[:-6] + "Z"
+
+
+def synced_at(row: dict) -> datetime:
+    return datetime.fromisoformat(row["_fivetran_synced"])
+
+
+def days_ago(days: float) -> str:
+    return iso(datetime.now(timezone.utc) - timedelta(days=days))
+
+
+# --- full sync --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("node_id_always", [False, True])
+def test_full_sync_lands_exactly_the_ground_truth(make_sim, runner, node_id_always):
+    sim = make_sim(node_id_always=node_id_always)
+    result = runner.run(configuration_for(sim))
+
+    assert_matches_truth(runner, sim, node_id_expected=node_id_always)
+    truth_total = sum(len(sim.ground_truth(table)) for table in TABLES)
+    assert result.counts["Upserts"] == truth_total
+    # One request per page and no request for an empty last page (100 rows fit one page).
+    assert len(api_requests(sim)) == 3
+    for entry in api_requests(sim):
+        query = entry["query"]
+        assert query["sort"] == "updated_at,id"
+        assert query["per_page"] == "100"
+        assert "nodeID" not in query["fields"].split(",")
+        assert "updated_at" not in query  # initial_sync_days=all: no filter
+    # Declared types reached the warehouse.
+    products = table_columns(runner.project_dir, "products")
+    assert products["id"] == "BIGINT"
+    assert products["updated_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert products["salvage_value"] == "DECIMAL(38,10)"
+    assert products["disabled"] == "BOOLEAN"
+    assert products["custom_fields"] == "JSON"
+    # The final state is complete: every table has a cursor and no walk in progress.
+    state = result.state
+    assert state["version"] == 1
+    for table in TABLES:
+        assert state["tables"][table]["walk"] is None
+        newest = max(updated_at_of(record) for record in sim.ground_truth(table))
+        assert datetime.fromisoformat(state["tables"][table]["cursor"]) == newest
+
+
+def test_disabled_rows_are_true_and_enabled_rows_false(make_sim, runner):
+    sim = make_sim()
+    products = sim.ground_truth("products")
+    sim.set_disabled("products", products[0]["id"], True)
+    sim.set_disabled("products", products[1]["id"], False)
+    runner.run(configuration_for(sim, tables="products"))
+    rows = {int(row["id"]): row for row in runner.rows("products")}
+    assert rows[products[0]["id"]]["disabled"] == "true"
+    assert rows[products[1]["id"]]["disabled"] == "false"
+    assert {row["disabled"] for row in rows.values()} == {"true", "false"}
+
+
+# --- incremental ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lookback", [0, 5])
+def test_second_sync_reads_changes_and_only_the_inclusive_boundary(make_sim, runner, lookback):
+    # Data ends a day ago, so edits made now are strictly after every cursor.
+    sim = make_sim(anchor=days_ago(1))
+    configuration = configuration_for(sim, lookback_minutes=lookback)
+    first = runner.run(configuration)
+    cursors = {table: first.state["tables"][table]["cursor"] for table in TABLES}
+    first_synced = max(synced_at(row) for table in TABLES for row in runner.rows(table))
+
+    changed = {
+        "organizations": set(sim.update_rows("organizations", count=2)),
+        "products": set(sim.update_rows("products", count=5)),
+        "projects": set(sim.insert_rows("projects", 3))
+        | set(sim.update_rows("projects", count=1)),
+    }
+    sim.reset_stats()
+    second = runner.run(configuration)
+
+    assert_matches_truth(runner, sim)
+    total = 0
+    for table in TABLES:
+        start = datetime.fromisoformat(cursors[table]) - timedelta(minutes=lookback)
+        expected = {
+            record["id"] for record in sim.ground_truth(table) if updated_at_of(record) >= start
+        }
+        upserted = {int(row["id"]) for row in runner.rows(table) if synced_at(row) > first_synced}
+        assert upserted == expected, table
+        assert changed[table] <= upserted
+        # Besides the changes, only rows at or just before the old cursor were re-read.
+        for record in sim.ground_truth(table):
+            if record["id"] in upserted - changed[table]:
+                assert start <= updated_at_of(record) <= datetime.fromisoformat(cursors[table])
+        total += len(expected)
+        (request,) = api_requests(sim, table)
+        assert request["query"]["updated_at"] == ">=" + iso(start)
+    assert second.counts["Upserts"] == total
+
+
+def test_initial_window_excludes_older_rows_and_all_includes_them(make_sim, runner):
+    sim = make_sim()
+    before = datetime.now(timezone.utc)
+    runner.run(configuration_for(sim, initial_sync_days=90))
+    after = datetime.now(timezone.utc)
+    for table in TABLES:
+        truth = sim.ground_truth(table)
+        landed = {int(row["id"]) for row in runner.rows(table)}
+        surely_in = {r["id"] for r in truth if updated_at_of(r) >= after - timedelta(days=90)}
+        surely_out = {
+            r["id"] for r in truth if updated_at_of(r) < before - timedelta(days=90, seconds=1)
+        }
+        assert surely_out, f"{table}: the test data has no rows older than the window"
+        assert surely_in <= landed
+        assert not (landed & surely_out)
+        (request,) = api_requests(sim, table)
+        window_start = datetime.fromisoformat(request["query"]["updated_at"][2:])
+        assert request["query"]["updated_at"].startswith(">=")
+        assert request["query"]["updated_at"].endswith("Z")
+        assert before - timedelta(days=90, seconds=1) <= window_start <= after - timedelta(days=90)
+
+
+def test_incremental_disabled_rereads_the_initial_window_every_sync(make_sim, runner):
+    sim = make_sim()
+    configuration = configuration_for(sim, initial_sync_days=30, enable_incremental_sync="false")
+    first = runner.run(configuration)
+    sim.reset_stats()
+    second = runner.run(configuration)
+    assert second.counts["Upserts"] == first.counts["Upserts"] > 0
+    for table in TABLES:
+        (request,) = api_requests(sim, table)
+        window_start = datetime.fromisoformat(request["query"]["updated_at"][2:])
+        assert abs(window_start - (datetime.now(timezone.utc) - timedelta(days=30))) < timedelta(
+            minutes=1
+        )
+        # The cursor is still kept (for when incremental sync is switched back on).
+        assert second.state["tables"][table]["cursor"] == first.state["tables"][table]["cursor"]
+
+
+def test_tables_subset_only_reads_and_remembers_those_tables(make_sim, runner):
+    sim = make_sim()
+    result = runner.run(configuration_for(sim, tables="projects,products"))
+    assert {entry["path"] for entry in api_requests(sim)} == {"/v1/products", "/v1/projects"}
+    assert runner.rows("organizations") == []
+    assert_matches_truth(runner, sim, tables=("products", "projects"))
+    assert set(result.state["tables"]) == {"products", "projects"}
+    # Adding the table later gives it its own first sync, leaving the others incremental.
+    sim.reset_stats()
+    result = runner.run(configuration_for(sim))
+    assert "updated_at" not in api_requests(sim, "organizations")[0]["query"]
+    assert "updated_at" in api_requests(sim, "products")[0]["query"]
+    assert_matches_truth(runner, sim)
+
+
+# --- paging hazards ---------------------------------------------------------------------------
+
+
+def largest_tie(sim, table) -> int:
+    counts: dict = {}
+    for record in sim.ground_truth(table):
+        key = updated_at_of(record)
+        counts[key] = counts.get(key, 0) + 1
+    return max(counts.values())
+
+
+def test_ties_larger_than_a_page_span_page_boundaries_without_loss(make_sim, runner):
+    sim = make_sim(tie_block_size=8, projects=24)  # tiny has too few projects for a block
+    per_page = 3
+    for table in TABLES:
+        assert largest_tie(sim, table) > per_page
+    runner.run(configuration_for(sim, max_records_per_page=per_page))
+    assert_matches_truth(runner, sim)
+    for table in TABLES:
+        # Exactly one request per page: no empty trailing page, no re-reads.
+        pages = math.ceil(len(sim.ground_truth(table)) / per_page)
+        assert len(api_requests(sim, table)) == pages
+
+
+def test_rows_changed_during_the_walk_are_not_lost(make_sim, runner):
+    sim = make_sim(anchor=days_ago(1))
+    early_ids = [record["id"] for record in sim.ground_truth("products")][:4]
+    changed = {}
+
+    def mutate(simulator, info):
+        if info["path"] == "/v1/products" and info["seq"] == 12 and not changed:
+            # Rows already read move to the end; rows not yet read move too; new rows appear.
+            changed["updated"] = simulator.store.update_rows("products", ids=early_ids)
+            changed["more"] = simulator.store.update_rows("products", count=6)
+            changed["inserted"] = simulator.store.insert_rows("products", 4)
+
+    sim.add_request_hook(mutate)
+    runner.run(configuration_for(sim, max_records_per_page=4))
+    assert changed, "the hook never fired"
+    assert_matches_truth(runner, sim)
+
+
+def test_a_sync_that_fails_midway_resumes_from_its_saved_link_without_loss(make_sim, runner):
+    sim = make_sim(fault_schedule={seq: "500" for seq in range(14, 20)})
+    configuration = configuration_for(sim, max_records_per_page=5, retry_attempts=2)
+    failed = runner.run(configuration, expect_failure=True)
+    assert "500" in str(failed.error)
+    saved = failed.state["tables"]
+    assert saved["organizations"]["walk"] is None  # 25 rows: 5 pages, done before seq 14
+    in_progress = saved["products"]["walk"]
+    assert in_progress["next_link"] and in_progress["position"]
+    assert "projects" not in saved
+
+    sim.configure(fault_schedule={})
+    sim.reset_stats()
+    resumed = runner.run(configuration)
+
+    assert_matches_truth(runner, sim)
+    # The completed table only gets its (cheap) incremental read; products continues from the
+    # saved next link instead of starting over.
+    (organizations,) = api_requests(sim, "organizations")
+    assert organizations["query"]["updated_at"].startswith(">=")
+    assert "search_after" in api_requests(sim, "products")[0]["query"]
+    full_products_pages = math.ceil(len(sim.ground_truth("products")) / 5)
+    assert len(api_requests(sim, "products")) < full_products_pages
+    assert resumed.state["tables"]["products"]["walk"] is None
+
+
+def test_failure_inside_a_tie_block_resumes_without_loss(make_sim, runner):
+    sim = make_sim(tie_block_size=8)
+    products = sorted(sim.ground_truth("products"), key=lambda r: (updated_at_of(r), r["id"]))
+    tie_moment = max(
+        {updated_at_of(r) for r in products},
+        key=lambda moment: sum(updated_at_of(r) == moment for r in products),
+    )
+    first_tied = next(i for i, r in enumerate(products) if updated_at_of(r) == tie_moment)
+    per_page = 3
+    # The request for the page after the one that starts inside the tie block fails.
+    failing_page = first_tied // per_page + 2  # 1-based page number within products
+    sim.configure(fault_schedule={failing_page: "503"})
+    configuration = configuration_for(
+        sim, max_records_per_page=per_page, retry_attempts=1, tables="products"
+    )
+    failed = runner.run(configuration, expect_failure=True)
+    walk = failed.state["tables"]["products"]["walk"]
+    assert datetime.fromisoformat(walk["position"]) == tie_moment
+
+    sim.configure(fault_schedule={})
+    runner.run(configuration)
+    assert_matches_truth(runner, sim, tables=("products",))
+
+
+@pytest.mark.parametrize("throttled_header", ["walk", "cap_page"])
+def test_walk_cap_continues_and_splits_a_second_larger_than_the_cap(
+    make_sim, runner, throttled_header
+):
+    sim = make_sim(walk_cap=5, tie_block_size=8, throttled_header=throttled_header)
+    assert largest_tie(sim, "products") > 5
+    result = runner.run(configuration_for(sim, max_records_per_page=2, tables="products"))
+
+    assert_matches_truth(runner, sim, tables=("products",))
+    queries = [entry["query"] for entry in api_requests(sim, "products")]
+    filters = [query.get("updated_at", "") for query in queries if "search_after" not in query]
+    assert any(f.startswith(">=") for f in filters), filters  # continuation after truncation
+    equality = [q for q in queries if "id" in q and "search_after" not in q]
+    assert equality, "more rows than the cap share one second: expected an id split"
+    assert all(q["id"].startswith(">") and q["updated_at"][0].isdigit() for q in equality)
+    assert any(f.startswith(">") and not f.startswith(">=") for f in filters)  # after the split
+    assert result.state["tables"]["products"]["walk"] is None
+
+
+# --- resumption edge cases --------------------------------------------------------------------
+
+
+def _fail_in_products(make_sim, runner, **sim_options):
+    sim = make_sim(fault_schedule={3: "500", 4: "500"}, **sim_options)
+    configuration = configuration_for(
+        sim, max_records_per_page=10, retry_attempts=2, tables="products"
+    )
+    failed = runner.run(configuration, expect_failure=True)
+    assert failed.state["tables"]["products"]["walk"]["next_link"]
+    sim.configure(fault_schedule={})
+    sim.reset_stats()
+    return sim, configuration, failed.state
+
+
+def test_refused_saved_link_falls_back_to_an_inclusive_restart(make_sim, runner):
+    sim, configuration, state = _fail_in_products(make_sim, runner)
+    walk = state["tables"]["products"]["walk"]
+    base, _, cursor = walk["next_link"].partition("search_after=")
+    walk["next_link"] = base + "search_after=expired-cursor"
+    runner.write_state(state)
+
+    runner.run(configuration)
+
+    log = api_requests(sim, "products")
+    assert log[0]["status"] == 400 and log[0]["query"]["search_after"] == "expired-cursor"
+    assert log[1]["query"]["updated_at"] == ">=" + walk["position"]
+    assert "search_after" not in log[1]["query"]
+    assert_matches_truth(runner, sim, tables=("products",))
+
+
+def test_saved_link_with_another_field_list_is_not_followed(make_sim, runner):
+    sim, configuration, state = _fail_in_products(make_sim, runner)
+    walk = state["tables"]["products"]["walk"]
+    walk["next_link"] = walk["next_link"].replace("fields=", "fields=name%2C", 1)
+    runner.write_state(state)
+    runner.run(configuration)
+    log = api_requests(sim, "products")
+    assert log[0]["query"]["updated_at"] == ">=" + walk["position"]
+    assert_matches_truth(runner, sim, tables=("products",))
