@@ -40,7 +40,7 @@ from requests.adapters import HTTPAdapter
 from . import __version__
 from .auth import ClientCredentialsTokenProvider, StaticTokenProvider, TokenProvider
 from .errors import TokenEndpointUnavailable, XurrentApiError
-from .ratelimit import PacingLimitExceeded, RequestPacer, throttle_wait_seconds
+from .ratelimit import PacerSlot, PacingLimitExceeded, RequestPacer, throttle_wait_seconds
 from .redact import redact, safe_log, url_for_message
 from .settings import Settings
 
@@ -422,7 +422,7 @@ class XurrentClient:
 
     def _attempt(self, url: str, params: dict | None, budget: _CallBudget) -> ApiResponse:
         budget.attempts += 1
-        self._pace(url)
+        slot = self._pace(url)
         generation = self.token_provider.generation
         started = self._monotonic()
         try:
@@ -434,18 +434,22 @@ class XurrentClient:
                 allow_redirects=False,
             )
         except TokenEndpointUnavailable as error:
+            self.pacer.complete(slot)
             raise self._retryable(budget, "token_endpoint_unavailable", str(error)) from None
         except requests.Timeout:
+            self.pacer.complete(slot)
             self.stats.add(requests=1)
             raise self._retryable(
                 budget, "timeout", f"no response within {self._timeout} s"
             ) from None
         except requests.RequestException as error:
+            self.pacer.complete(slot)
             self.stats.add(requests=1)
             raise self._retryable(
                 budget, "connection_error", f"connection failed ({type(error).__name__})"
             ) from None
 
+        self.pacer.complete(slot)
         elapsed = self._monotonic() - started
         self.stats.add(requests=1)
         self.stats.record_response(elapsed, response.headers)
@@ -494,9 +498,9 @@ class XurrentClient:
             wait = throttle_wait_seconds(response.headers, self._wall_clock())
         raise self._retryable(budget, kind, cause, status=status, wait_seconds=wait)
 
-    def _pace(self, url: str) -> None:
+    def _pace(self, url: str) -> PacerSlot:
         try:
-            slept = self.pacer.acquire()
+            slot = self.pacer.acquire()
         except PacingLimitExceeded as error:
             raise XurrentApiError(
                 f"GET {url_for_message(url)}: the hourly request budget is used up and the next "
@@ -506,8 +510,9 @@ class XurrentClient:
                 "last checkpoint.",
                 kind="rate_limit_budget",
             ) from None
-        if slept:
-            self.stats.add(pacing_sleep_seconds=slept)
+        if slot.waited_seconds:
+            self.stats.add(pacing_sleep_seconds=slot.waited_seconds)
+        return slot
 
     def _retryable(
         self,

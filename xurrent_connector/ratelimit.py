@@ -13,6 +13,13 @@ and time, so ``RequestPacer`` hands out send slots that respect:
 
 Slots are reserved under a lock and slept outside it, so concurrent threads queue up in order
 without holding the lock while they wait. Clock and sleep are injected for deterministic tests.
+
+The burst window counts a request from the moment its *response* arrived (``complete``), not from
+when it was sent. The server stamps a request somewhere between our send and our receipt, so
+"send of request n+19 >= receipt of request n + 2 s" guarantees the server sees them at least
+2 s apart, whatever the latency. Counting from the send is not enough: the first requests of a
+sync open new (TLS) connections and reach the server late, the next batch on warm connections
+arrives early, and the server sees 21 requests in 2 s (observed against the simulator).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import email.utils
 import threading
 import time
 from collections import deque
+from datetime import timezone
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -39,6 +47,16 @@ MAX_PACING_WAIT_SECONDS = 3660.0
 RETRY_AFTER_CAP_SECONDS = 60.0
 RETRY_AFTER_DEFAULT_SECONDS = 5.0
 RETRY_AFTER_MIN_SECONDS = 1.0
+
+
+class PacerSlot:
+    """One granted send slot; ``at`` moves to the response time when the request completes."""
+
+    __slots__ = ("at", "waited_seconds")
+
+    def __init__(self, at: float, waited_seconds: float):
+        self.at = at
+        self.waited_seconds = waited_seconds
 
 
 class PacingLimitExceeded(Exception):
@@ -73,8 +91,10 @@ def parse_retry_after(value: str | None, now_epoch: float) -> float | None:
         moment = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
         return None
-    if moment is None or moment.tzinfo is None:
+    if moment is None:
         return None
+    if moment.tzinfo is None:  # asctime and "-0000" forms: HTTP-dates are always GMT
+        moment = moment.replace(tzinfo=timezone.utc)
     return max(0.0, moment.timestamp() - now_epoch)
 
 
@@ -160,7 +180,7 @@ class RequestPacer:
         self._wall_clock = wall_clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._burst_slots: deque[float] = deque(maxlen=burst_requests)
+        self._burst_slots: deque[PacerSlot] = deque(maxlen=burst_requests)
         self._hour_slots: deque[float] = deque()
         self._last_slot: float | None = None
         # Server budget as last observed, and how many slots were handed out since.
@@ -184,10 +204,11 @@ class RequestPacer:
                 "estimated_remaining": self._estimated_remaining(),
             }
 
-    def acquire(self) -> float:
-        """Wait for the next send slot; returns the seconds slept (0.0 when none was needed).
+    def acquire(self) -> PacerSlot:
+        """Wait for the next send slot and return it (``waited_seconds`` is the time slept).
 
-        Raises ``PacingLimitExceeded`` instead of sleeping longer than ``max_wait_seconds``.
+        Pass the slot to ``complete`` when the response has arrived. Raises
+        ``PacingLimitExceeded`` instead of sleeping longer than ``max_wait_seconds``.
         """
         with self._lock:
             now = self._monotonic()
@@ -195,7 +216,8 @@ class RequestPacer:
             wait = slot - now
             if wait > self._max_wait:
                 raise PacingLimitExceeded(wait, reason)
-            self._burst_slots.append(slot)
+            granted = PacerSlot(slot, max(0.0, wait))
+            self._burst_slots.append(granted)
             self._hour_slots.append(slot)
             self._last_slot = slot
             self._slots_since_observation += 1
@@ -205,7 +227,12 @@ class RequestPacer:
                 setattr(self._stats, reason, getattr(self._stats, reason) + 1)
         if wait > 0:
             self._sleep(wait)
-        return max(0.0, wait)
+        return granted
+
+    def complete(self, slot: PacerSlot) -> None:
+        """The request sent in ``slot`` has its answer (or failed): count it from now."""
+        with self._lock:
+            slot.at = max(slot.at, self._monotonic())
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the server's hourly budget from a response's ``x-ratelimit-*`` headers.
@@ -239,7 +266,7 @@ class RequestPacer:
                 slot, reason = candidate, why
 
         if len(self._burst_slots) >= self._burst_requests:
-            later(self._burst_slots[0] + self._burst_window, "burst_waits")
+            later(self._burst_slots[0].at + self._burst_window, "burst_waits")
 
         while self._hour_slots and self._hour_slots[0] <= now - HOUR_SECONDS:
             self._hour_slots.popleft()

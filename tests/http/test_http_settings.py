@@ -1,0 +1,350 @@
+"""parse_settings: every key's valid and invalid forms, defaults, URL table, secrets kept out."""
+
+import dataclasses
+
+import pytest
+
+from xurrent_connector.settings import ALL_TABLES, ConfigurationError, Settings, parse_settings
+
+TOKEN = "pat-SECRET-9f8e7d6c5b"
+SECRET = "client-SECRET-0a1b2c3d"
+BASE = {"oauth_token": TOKEN, "account_id": "widget"}
+
+
+def parse(**changes):
+    configuration = dict(BASE)
+    for key, value in changes.items():
+        if value is None:
+            configuration.pop(key, None)
+        else:
+            configuration[key] = value
+    return parse_settings(configuration)
+
+
+def error_of(**changes) -> str:
+    with pytest.raises(ConfigurationError) as caught:
+        parse(**changes)
+    return str(caught.value)
+
+
+def test_defaults():
+    settings = parse()
+    assert settings == Settings(
+        account_id="widget",
+        api_url="https://api.xurrent.com/v1",
+        token_url=None,
+        oauth_token=TOKEN,
+        client_id=None,
+        client_secret=None,
+        region="global",
+        environment="production",
+        initial_sync_days=90,
+        enable_incremental_sync=True,
+        lookback_minutes=5,
+        max_records_per_page=100,
+        request_timeout_seconds=30,
+        retry_attempts=3,
+        max_requests_per_hour=None,
+        tables=ALL_TABLES,
+        enable_debug_logging=False,
+    )
+    assert not settings.uses_client_credentials
+
+
+def test_settings_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parse().account_id = "other"
+
+
+def test_empty_strings_mean_not_set_and_whitespace_is_stripped():
+    settings = parse(
+        account_id="  widget \n",
+        region="",
+        lookback_minutes=" 7 ",
+        tables="",
+        client_id="",
+        client_secret="",
+        max_requests_per_hour="",
+    )
+    assert settings.account_id == "widget"
+    assert settings.region == "global"
+    assert settings.lookback_minutes == 7
+    assert settings.tables == ALL_TABLES
+    assert settings.max_requests_per_hour is None
+
+
+@pytest.mark.parametrize(
+    "region, environment, api_url, token_url",
+    [
+        ("global", "production", "https://api.xurrent.com/v1", "https://oauth.xurrent.com/token"),
+        (
+            "au",
+            "production",
+            "https://api.au.xurrent.com/v1",
+            "https://oauth.au.xurrent.com/token",
+        ),
+        (
+            "uk",
+            "production",
+            "https://api.uk.xurrent.com/v1",
+            "https://oauth.uk.xurrent.com/token",
+        ),
+        (
+            "ch",
+            "production",
+            "https://api.ch.xurrent.com/v1",
+            "https://oauth.ch.xurrent.com/token",
+        ),
+        (
+            "US",
+            "Production",
+            "https://api.us.xurrent.com/v1",
+            "https://oauth.us.xurrent.com/token",
+        ),
+        ("global", "qa", "https://api.xurrent.qa/v1", "https://oauth.xurrent.qa/token"),
+        ("au", "qa", "https://api.au.xurrent.qa/v1", "https://oauth.au.xurrent.qa/token"),
+        ("ch", "qa", "https://api.ch.xurrent.qa/v1", "https://oauth.ch.xurrent.qa/token"),
+        (
+            "global",
+            "demo",
+            "https://api.xurrent-demo.com/v1",
+            "https://oauth.xurrent-demo.com/token",
+        ),
+    ],
+)
+def test_region_and_environment_url_table(region, environment, api_url, token_url):
+    static = parse(region=region, environment=environment)
+    assert static.api_url == api_url
+    assert static.token_url is None  # no token endpoint needed for a static token
+    credentials = parse(
+        oauth_token=None,
+        client_id="cid",
+        client_secret=SECRET,
+        region=region,
+        environment=environment,
+    )
+    assert (credentials.api_url, credentials.token_url) == (api_url, token_url)
+    assert credentials.uses_client_credentials
+
+
+@pytest.mark.parametrize("region", ["au", "uk", "ch", "us"])
+def test_demo_has_no_regional_hosts(region):
+    message = error_of(region=region, environment="demo")
+    assert "region" in message and "demo" in message and "global" in message
+
+
+@pytest.mark.parametrize(
+    "key, value, expected_words",
+    [
+        ("region", "eu", ["'region'", "'eu'", "global, au, uk, ch, us"]),
+        ("environment", "staging", ["'environment'", "'staging'", "production, qa, demo"]),
+    ],
+)
+def test_invalid_choices_list_the_accepted_values(key, value, expected_words):
+    message = error_of(**{key: value})
+    for word in expected_words:
+        assert word in message
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("https://proxy.example.com/xurrent/v1/", "https://proxy.example.com/xurrent/v1"),
+        ("https://proxy.example.com:8443/v1", "https://proxy.example.com:8443/v1"),
+        ("http://127.0.0.1:8765/v1", "http://127.0.0.1:8765/v1"),
+        ("http://127.8.9.10/v1", "http://127.8.9.10/v1"),
+        ("http://localhost:8765/v1//", "http://localhost:8765/v1"),
+        ("http://LOCALHOST/v1", "http://LOCALHOST/v1"),
+        ("http://[::1]:8765/v1", "http://[::1]:8765/v1"),
+    ],
+)
+def test_base_url_accepted_forms(url, expected):
+    assert parse(base_url=url).api_url == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.xurrent.com/v1",
+        "http://10.0.0.5/v1",
+        "http://128.0.0.1/v1",
+        "http://localhost.evil.com/v1",
+        "http://[::2]/v1",
+        "ftp://127.0.0.1/v1",
+        "api.xurrent.com/v1",
+        "https://",
+        "https://host:notaport/v1",
+        "https://host/v1?x=1",
+    ],
+)
+def test_base_url_rejected_forms(url):
+    message = error_of(base_url=url)
+    assert "'base_url'" in message
+    assert "https://" in message  # the accepted form is stated
+
+
+def test_base_url_with_credentials_is_refused_without_echoing_them():
+    message = error_of(base_url="https://user:pa55word@proxy.example.com/v1")
+    assert "'base_url'" in message
+    assert "pa55word" not in message
+
+
+def test_client_credentials_with_base_url_need_a_token_url():
+    message = error_of(
+        oauth_token=None,
+        client_id="cid",
+        client_secret=SECRET,
+        base_url="https://proxy.example/v1",
+    )
+    assert "'token_url'" in message and "base_url" in message
+    settings = parse(
+        oauth_token=None,
+        client_id="cid",
+        client_secret=SECRET,
+        base_url="http://127.0.0.1:9000/v1",
+        token_url="http://127.0.0.1:9000/oauth/token/",
+    )
+    assert settings.token_url == "http://127.0.0.1:9000/oauth/token"
+    assert settings.api_url == "http://127.0.0.1:9000/v1"
+
+
+def test_token_url_follows_the_https_rule():
+    message = error_of(
+        oauth_token=None,
+        client_id="cid",
+        client_secret=SECRET,
+        token_url="http://oauth.example.com/token",
+    )
+    assert "'token_url'" in message and "plain http" in message
+
+
+def test_token_url_is_ignored_for_a_static_token():
+    assert parse(token_url="https://oauth.example.com/token").token_url is None
+
+
+@pytest.mark.parametrize(
+    "changes, key",
+    [
+        ({"oauth_token": None}, "oauth_token"),
+        ({"oauth_token": None, "client_id": "cid"}, "client_secret"),
+        ({"oauth_token": None, "client_secret": SECRET}, "client_id"),
+        ({"client_id": "cid", "client_secret": SECRET}, "oauth_token"),
+        ({"account_id": None}, "account_id"),
+        ({"account_id": "   "}, "account_id"),
+        ({"account_id": "wid get"}, "account_id"),
+        ({"account_id": "widget\r\nX-Evil: 1"}, "account_id"),
+        ({"client_id": "c id", "client_secret": SECRET, "oauth_token": None}, "client_id"),
+    ],
+)
+def test_credential_and_account_errors_name_the_key(changes, key):
+    assert f"'{key}'" in error_of(**changes)
+
+
+@pytest.mark.parametrize("key, value", [("oauth_token", TOKEN), ("client_secret", SECRET)])
+def test_malformed_secrets_are_never_echoed(key, value):
+    broken = value[:8] + " " + value[8:]
+    changes = {key: broken}
+    if key == "client_secret":
+        changes.update(oauth_token=None, client_id="cid")
+    message = error_of(**changes)
+    assert f"'{key}'" in message
+    assert value[:8] not in message and value[8:] not in message
+
+
+def test_repr_and_str_never_show_secrets():
+    for settings in (
+        parse(),
+        parse(oauth_token=None, client_id="cid", client_secret=SECRET),
+    ):
+        text = repr(settings) + str(settings)
+        assert TOKEN not in text and SECRET not in text
+        assert "widget" in text  # the repr is still useful
+
+
+@pytest.mark.parametrize(
+    "key, valid, expected",
+    [
+        ("initial_sync_days", "1", 1),
+        ("initial_sync_days", "365", 365),
+        ("initial_sync_days", "all", None),
+        ("initial_sync_days", " ALL ", None),
+        ("lookback_minutes", "0", 0),
+        ("lookback_minutes", "1440", 1440),
+        ("max_records_per_page", "1", 1),
+        ("max_records_per_page", "100", 100),
+        ("request_timeout_seconds", "10", 10),
+        ("request_timeout_seconds", "300", 300),
+        ("retry_attempts", "1", 1),
+        ("retry_attempts", "10", 10),
+        ("max_requests_per_hour", "1", 1),
+        ("max_requests_per_hour", "1800", 1800),
+    ],
+)
+def test_integer_settings_accept_their_range(key, valid, expected):
+    assert getattr(parse(**{key: valid}), key) == expected
+
+
+@pytest.mark.parametrize(
+    "key, invalid, accepted",
+    [
+        ("initial_sync_days", "0", "1 to 365"),
+        ("initial_sync_days", "366", "1 to 365"),
+        ("initial_sync_days", "ninety", "'all'"),
+        ("lookback_minutes", "-1", "0 to 1440"),
+        ("lookback_minutes", "1441", "0 to 1440"),
+        ("lookback_minutes", "5.5", "0 to 1440"),
+        ("max_records_per_page", "0", "1 to 100"),
+        ("max_records_per_page", "101", "1 to 100"),
+        ("request_timeout_seconds", "9", "10 to 300"),
+        ("request_timeout_seconds", "301", "10 to 300"),
+        ("retry_attempts", "0", "1 to 10"),
+        ("retry_attempts", "11", "1 to 10"),
+        ("retry_attempts", "three", "1 to 10"),
+        ("max_requests_per_hour", "0", "1 to 1000000"),
+    ],
+)
+def test_integer_settings_reject_out_of_range_values(key, invalid, accepted):
+    message = error_of(**{key: invalid})
+    assert f"'{key}'" in message and accepted in message
+
+
+@pytest.mark.parametrize(
+    "key, default", [("enable_incremental_sync", True), ("enable_debug_logging", False)]
+)
+def test_booleans(key, default):
+    assert getattr(parse(), key) is default
+    assert getattr(parse(**{key: "TRUE"}), key) is True
+    assert getattr(parse(**{key: " false "}), key) is False
+    message = error_of(**{key: "yes"})
+    assert f"'{key}'" in message and "'true' or 'false'" in message
+
+
+def test_tables_keep_the_canonical_order_and_drop_duplicates():
+    assert parse(tables="projects, organizations,projects").tables == ("organizations", "projects")
+    assert parse(tables=" Products ").tables == ("products",)
+
+
+def test_unknown_tables_are_listed_with_the_valid_names():
+    message = error_of(tables="projects,requests,people")
+    assert "'requests'" in message and "'people'" in message
+    assert "organizations, products, projects" in message
+
+
+def test_a_table_list_of_only_commas_is_an_error():
+    assert "'tables'" in error_of(tables=" , ,")
+
+
+def test_unknown_keys_are_only_a_warning(capsys):
+    settings = parse(some_form_key="x")
+    assert settings.account_id == "widget"
+    assert "some_form_key" in capsys.readouterr().out
+
+
+def test_non_string_values_are_tolerated():
+    settings = parse(lookback_minutes=9, enable_debug_logging=True)
+    assert settings.lookback_minutes == 9 and settings.enable_debug_logging is True
+
+
+def test_configuration_must_be_a_dict():
+    with pytest.raises(ConfigurationError):
+        parse_settings(["oauth_token"])
