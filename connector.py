@@ -2,8 +2,8 @@
 
 Replicates organizations, products and projects incrementally (by ``updated_at``). This file
 holds only what the SDK calls; the logic lives in the ``xurrent_connector`` package next to it:
-settings (validation), http (client, retries, pacing), tables (columns and types), sync and
-state (windows, checkpoints, resumption).
+settings (validation), form (setup form and tests), http (client, retries, pacing), tables
+(columns and types), sync and state (windows, checkpoints, resumption).
 """
 
 import json
@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from fivetran_connector_sdk import Connector
 from fivetran_connector_sdk import Logging as log
 
+from xurrent_connector.form import configuration_form
 from xurrent_connector.http import XurrentClient
 from xurrent_connector.settings import ConfigurationError, parse_settings
 from xurrent_connector.sync import run_sync
@@ -61,7 +62,8 @@ def update(configuration: dict, state: dict):
         client.close()
 
 
-connector = Connector(update=update, schema=schema)
+# The setup form and its "Save & Test" checks live in xurrent_connector/form.py.
+connector = Connector(update=update, schema=schema, configuration_form=configuration_form)
 
 
 if __name__ == "__main__":
