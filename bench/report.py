@@ -61,6 +61,20 @@ def phase_markdown(title: str, phase: dict) -> list[str]:
         f" max requests in flight observed {phase.get('max_in_flight_observed')}"
         + (f"; requests outside the three tables: {other}" if other else ""),
     ]
+    if total.get("client_seconds") is not None:
+        lines.append(
+            f"- of the wall time, {total['server_seconds']:.1f} s were the simulator answering"
+            f" (incl. the added latency) and {total['client_seconds']:.1f} s the client side"
+            " (connector + SDK runner) between responses"
+        )
+    unusual = [
+        f"{name} {status} x{count}"
+        for name in TABLES
+        for status, count in sorted(phase["tables"][name].get("requests_by_status", {}).items())
+        if status != "200"
+    ]
+    if unusual:
+        lines.append("- responses other than 200 (0 = connection dropped): " + ", ".join(unusual))
     lines += _correctness_lines(phase)
     lines.append("")
     return lines

@@ -213,16 +213,25 @@ def collection_of(path: str) -> str:
 
 
 def requests_by_table(simulator, clock: RequestClock) -> dict:
-    """Requests, 429s and the time span per collection, from the simulator's own log."""
+    """Requests, 429s, time spent in the server and the time span per collection, from the
+    simulator's own log (its durations include the added latency)."""
     per_table: dict[str, dict] = {}
     intervals = []
     for entry in list(simulator.request_log):
         table = collection_of(entry["path"])
         bucket = per_table.setdefault(
             table,
-            {"requests": 0, "throttled_429": 0, "by_status": {}, "first": None, "last": None},
+            {
+                "requests": 0,
+                "throttled_429": 0,
+                "by_status": {},
+                "first": None,
+                "last": None,
+                "server_seconds": 0.0,
+            },
         )
         bucket["requests"] += 1
+        bucket["server_seconds"] += entry["duration_ms"] / 1000.0
         status = str(entry["status"])
         bucket["by_status"][status] = bucket["by_status"].get(status, 0) + 1
         if entry["status"] == 429:
@@ -341,6 +350,7 @@ def phase_report(
         )
         tables[table]["requests_by_status"] = counted.get("by_status", {})
         tables[table]["request_span_seconds"] = counted.get("span_seconds")
+        tables[table]["server_seconds"] = counted.get("server_seconds", 0.0)
     total_rows = sum(rows_by_table.get(table, 0) for table in TABLES)
     total_requests = sum(bucket["requests"] for bucket in traffic["tables"].values())
     total_throttled = sum(bucket["throttled_429"] for bucket in traffic["tables"].values())
@@ -355,6 +365,10 @@ def phase_report(
         page_size=options.page_size,
         floor=sum(tables[table]["request_floor"] for table in TABLES),
     )
+    total["server_seconds"] = sum(
+        bucket["server_seconds"] for bucket in traffic["tables"].values()
+    )
+    total["client_seconds"] = None if wall is None else wall - total["server_seconds"]
     total["other_requests"] = {
         name: bucket["requests"]
         for name, bucket in traffic["tables"].items()
