@@ -9,7 +9,8 @@ bounded queue without touching the consumer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol
+from typing import Iterator, Mapping, Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from .errors import XurrentApiError
 from .tables import RecordFormatError, to_utc_text
@@ -50,20 +51,31 @@ class Page:
     throttled: bool
 
 
-def first_request(path: str, fields: tuple[str, ...], per_page: int, filters: dict) -> dict:
+def first_request(fields: tuple[str, ...], per_page: int, filters: dict) -> dict:
     """Query parameters of a walk's first page (next links carry them on)."""
     params = {"sort": SORT, "per_page": str(per_page), "fields": ",".join(fields)}
     params.update(filters)
     return params
 
 
-def iter_pages(client: ApiClient, start: str, params: dict | None = None) -> Iterator[Page]:
+def iter_pages(
+    client: ApiClient,
+    start: str,
+    params: dict | None = None,
+    *,
+    carry: Mapping[str, str] | None = None,
+) -> Iterator[Page]:
     """Yield the pages of one walk, starting at a path with params or at a saved next link.
 
     Stops after the first page without a next link, so no request is made for an empty last
-    page. A 400 on a followed link becomes ``StaleLinkError``; any other failure propagates.
+    page. ``carry`` holds the parameters every page must be asked with (sort, per_page, fields,
+    filters): the documented next link only promises ``search_after``, so any of them a link
+    lacks is added back rather than silently getting default fields or order. A 400 on a
+    followed link becomes ``StaleLinkError``; any other failure propagates.
     """
-    url, query, is_link = start, params, params is None
+    carry = carry if carry is not None else (params or {})
+    is_link = params is None
+    url, query = (with_carried_params(start, carry), None) if is_link else (start, params)
     while True:
         try:
             response = client.get(url, query)
@@ -75,7 +87,20 @@ def iter_pages(client: ApiClient, start: str, params: dict | None = None) -> Ite
         yield page
         if page.next_link is None:
             return
-        url, query, is_link = page.next_link, None, True
+        url, query, is_link = with_carried_params(page.next_link, carry), None, True
+
+
+def with_carried_params(link: str, carry: Mapping[str, str]) -> str:
+    """``link`` with every ``carry`` parameter it lacks appended (present ones are kept)."""
+    if not carry:
+        return link
+    parts = urlsplit(link)
+    present = parse_qs(parts.query, keep_blank_values=True)
+    missing = [(key, value) for key, value in carry.items() if key not in present]
+    if not missing:
+        return link
+    query = "&".join(part for part in (parts.query, urlencode(missing)) if part)
+    return urlunsplit(parts._replace(query=query))
 
 
 def to_page(response, url: str) -> Page:

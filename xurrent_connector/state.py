@@ -374,14 +374,15 @@ def restart_after_stale_link(walk: Walk, repeated_at_same_position: bool) -> Wal
     return Walk(Query(">=", walk.position))
 
 
-def link_is_reusable(link: str, api_url: str, fields: str, sort: str) -> bool:
+def link_is_reusable(link: str, api_url: str, params: Mapping[str, str]) -> bool:
     """Whether a saved next link still asks for what this connector needs.
 
-    A link from another host (changed region or base_url) or with another field list (a new
-    connector version added columns: upserting rows without them would blank those columns)
-    must not be followed; the walk restarts at its position instead.
+    A link from another host (changed region or base_url), or one that names another field
+    list or order (a new connector version added columns: upserting rows without them would
+    blank those columns) must not be followed; the walk restarts at its position instead.
+    Parameters the link does not mention are added when it is followed (pagination.py).
     """
     if not link.startswith(api_url.rstrip("/") + "/"):
         return False
-    params = parse_qs(urlsplit(link).query)
-    return params.get("fields") == [fields] and params.get("sort") == [sort]
+    present = parse_qs(urlsplit(link).query, keep_blank_values=True)
+    return all(present[key] == [params[key]] for key in ("fields", "sort") if key in present)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
-from .pagination import SORT, StaleLinkError, first_request, iter_pages
+from .pagination import StaleLinkError, first_request, iter_pages
 from .progress import SyncProgress, TableProgress
 from .state import (
     PageSummary,
@@ -84,7 +84,6 @@ class TableSync:
         self.client = client
         self.emitter = emitter
         self.progress = progress
-        self.fields = ",".join(spec.api_fields)
 
     def run(self, tables: dict[str, TableState], now: datetime) -> dict:
         name = self.spec.name
@@ -99,7 +98,7 @@ class TableSync:
         walk = state.walk
         resumed_link = mode == "resume" and walk.next_link is not None
         if resumed_link and not link_is_reusable(
-            walk.next_link, self.settings.api_url, self.fields, SORT
+            walk.next_link, self.settings.api_url, self._params(walk)
         ):
             state = replace(state, walk=restart_after_stale_link(walk, False))
             resumed_link = False
@@ -117,15 +116,10 @@ class TableSync:
         stale_position: str | None = None
         while tables[name].walk is not None:
             walk = tables[name].walk
+            params = self._params(walk)
             if walk.next_link is not None:
-                pages = iter_pages(self.client, walk.next_link)
+                pages = iter_pages(self.client, walk.next_link, carry=params)
             else:
-                params = first_request(
-                    self.spec.path,
-                    self.spec.api_fields,
-                    self.settings.max_records_per_page,
-                    walk.query.params(),
-                )
                 pages = iter_pages(self.client, self.spec.path, params)
             try:
                 for page in pages:
@@ -139,6 +133,12 @@ class TableSync:
                 self.progress.walk_started(
                     restarted.query.describe(), "the API refused the next link (HTTP 400)"
                 )
+
+    def _params(self, walk) -> dict:
+        """Query parameters of every page of ``walk``."""
+        return first_request(
+            self.spec.api_fields, self.settings.max_records_per_page, walk.query.params()
+        )
 
     def _consume(self, tables: dict[str, TableState], page) -> None:
         """Upsert one page, advance the table's state and commit both with a checkpoint."""

@@ -202,10 +202,14 @@ def test_stale_link_restarts_inclusively_at_the_position_then_exactly_by_id():
 
 def test_link_reuse_requires_same_host_fields_and_sort():
     link = "https://api.xurrent.com/v1/products?sort=updated_at%2Cid&fields=a%2Cb&search_after=x"
-    assert link_is_reusable(link, "https://api.xurrent.com/v1", "a,b", "updated_at,id")
-    assert not link_is_reusable(link, "https://api.uk.xurrent.com/v1", "a,b", "updated_at,id")
-    assert not link_is_reusable(link, "https://api.xurrent.com/v1", "a,b,c", "updated_at,id")
-    assert not link_is_reusable(link, "https://api.xurrent.com/v1", "a,b", "id")
+    ours = {"sort": "updated_at,id", "fields": "a,b", "per_page": "100"}
+    assert link_is_reusable(link, "https://api.xurrent.com/v1", ours)
+    assert not link_is_reusable(link, "https://api.uk.xurrent.com/v1", ours)
+    assert not link_is_reusable(link, "https://api.xurrent.com/v1", {**ours, "fields": "a,b,c"})
+    assert not link_is_reusable(link, "https://api.xurrent.com/v1", {**ours, "sort": "id"})
+    # A link that does not mention fields/sort is fine: they are added when it is followed.
+    bare = "https://api.xurrent.com/v1/products?per_page=25&search_after=x"
+    assert link_is_reusable(bare, "https://api.xurrent.com/v1", ours)
 
 
 # --- loading and dumping ----------------------------------------------------------------------
