@@ -98,6 +98,9 @@ class ClientCredentialsTokenProvider:
         self._header: str | None = None
         self._refresh_at = 0.0
         self._generation = 0
+        # Which token generation this thread last sent, so that a 401 handler knows whether
+        # the token it was refused with is still current (without keeping the token around).
+        self._sent_by_thread = threading.local()
         self.token_requests = 0
 
     @property
@@ -109,6 +112,7 @@ class ClientCredentialsTokenProvider:
         with self._lock:
             if self._header is None or self._monotonic() >= self._refresh_at:
                 self._fetch_token_locked()
+            self._sent_by_thread.generation = self._generation
             return self._header
 
     def invalidate(self) -> None:
@@ -116,7 +120,13 @@ class ClientCredentialsTokenProvider:
             self._header = None
 
     def refresh_after_401(self, generation: int | None = None) -> bool:
-        """Fetch a new token after a 401, unless a newer one than ``generation`` already exists."""
+        """Fetch a new token after a 401, unless a newer one than ``generation`` already exists.
+
+        ``generation`` defaults to the one this thread last received from
+        ``authorization_header``, i.e. the token the refused request carried.
+        """
+        if generation is None:
+            generation = getattr(self._sent_by_thread, "generation", None)
         with self._lock:
             if (
                 generation is not None

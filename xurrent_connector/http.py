@@ -423,7 +423,6 @@ class XurrentClient:
     def _attempt(self, url: str, params: dict | None, budget: _CallBudget) -> ApiResponse:
         budget.attempts += 1
         slot = self._pace(url)
-        generation = self.token_provider.generation
         started = self._monotonic()
         try:
             response = self._session.get(
@@ -481,7 +480,7 @@ class XurrentClient:
                 budget.refreshed_token = True
                 self.stats.record_error(kind)
                 try:
-                    self.token_provider.refresh_after_401(generation)
+                    self.token_provider.refresh_after_401()
                 except TokenEndpointUnavailable as error:
                     raise self._retryable(
                         budget, "token_endpoint_unavailable", str(error)
