@@ -230,18 +230,54 @@ def cursor_values(spec: CollectionSpec, order, row: dict) -> list:
     return values
 
 
-def key_from_values(values: list, order) -> tuple:
-    """Sort key from cursor values; nulls sort first ascending (last descending)."""
+_NUMERIC = (INT, REF, ORGREF, DATETIME)
+_LOWEST, _HIGHEST = float("-inf"), float("inf")
+
+
+def key_from_values(values: list, order, spec: CollectionSpec) -> tuple:
+    """Sort key from cursor values; nulls sort first ascending (last descending).
+
+    The key is flat so that sorting and bisecting compare plain numbers where possible: a
+    numeric value is one element (negated when descending, nulls as -inf/+inf), a string is a
+    (flag, value) pair (flag 0 for null, 1 ascending or -1 descending, the value wrapped in Desc
+    when descending). Comparing two keys therefore orders rows exactly as the sort spec says.
+    """
     key = []
-    for value, (_, descending) in zip(values, order):
-        element = (0, 0) if value is None else (1, value)
-        key.append(Desc(element) if descending else element)
+    for value, (name, descending) in zip(values, order):
+        if spec.fields[name] in _NUMERIC:
+            if value is None:
+                key.append(_HIGHEST if descending else _LOWEST)
+            else:
+                key.append(-value if descending else value)
+        elif value is None:
+            key += (0, 0)
+        elif descending:
+            key += (-1, Desc(value))
+        else:
+            key += (1, value)
     return tuple(key)
 
 
 def make_key(spec: CollectionSpec, order):
+    """A row -> sort key function equal to ``key_from_values(cursor_values(row))``.
+
+    Built once per request and called for every row when a sorted view is (re)built, so the
+    common shapes (ascending numeric fields) get a specialised closure.
+    """
+    kinds = [spec.fields[name] for name, _ in order]
+    plain = all(kind in (INT, DATETIME) for kind in kinds) and not any(d for _, d in order)
+    if plain and len(order) == 2:  # e.g. updated_at,id: the incremental-sync walk
+        (first, _), (second, _) = order
+        f1, f2 = (1000 if kind == DATETIME else 1 for kind in kinds)
+
+        def pair_key(row):
+            a, b = row.get(first), row.get(second)
+            return (_LOWEST if a is None else a * f1, _LOWEST if b is None else b * f2)
+
+        return pair_key
+
     def key(row):
-        return key_from_values(cursor_values(spec, order, row), order)
+        return key_from_values(cursor_values(spec, order, row), order, spec)
 
     return key
 

@@ -9,11 +9,12 @@ walk complete while rows change underneath it. All public methods take the store
 from __future__ import annotations
 
 import gc
-import heapq
 import math
 import random
 import threading
 import time
+from bisect import bisect_left, bisect_right
+from collections import OrderedDict
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 from .config import SimConfig
 from .generator import Generator
 from .query import (
+    NON_FILTER_PARAMS,
     ApiError,
     compile_filters,
     cursor_values,
@@ -35,6 +37,8 @@ from .schema import DATA_COLLECTIONS, DATETIME, ORGREF, SPECS
 
 ZONE_SALT = {"organizations": 0, "products": 1, "projects": 2, "archive": 3, "trash": 0}
 SYSTEM_USER = {"id": 1, "name": "System"}
+VIEW_CACHE_SIZE = 8  # sorted views kept (LRU); a walk needs one, a sync a few
+CHANGE_LOG_LIMIT = 20000  # changed row ids remembered per collection for incremental refresh
 
 
 def to_epoch(moment) -> int:
@@ -75,6 +79,12 @@ class DataStore:
         self.next_ids["archive"] = 1
         self.next_ids["trash"] = 1
         self.project_bin = {}  # project id -> ("archive" | "trash", entry id)
+        # Sorted views of the collections, refreshed from a log of changed row ids: every
+        # mutation bumps ``version`` and logs the ids it touched (see _touch / _view).
+        self.version = 0
+        self._changes = {name: [] for name in SPECS}  # [(version, row id)], oldest first
+        self._change_floor = {name: 0 for name in SPECS}  # log complete after this version
+        self._views = OrderedDict()
         self._seed_bins(projects)
         # The seed data is long-lived; freezing it keeps the cyclic GC from rescanning
         # hundreds of thousands of objects on every page request (halves page latency).
@@ -149,6 +159,10 @@ class DataStore:
             out["disabled"] = True
         return out
 
+    def _is_visible(self, collection: str, row_id: int) -> bool:
+        hidden = collection == "projects" and self.config.hide_archived_projects
+        return not (hidden and row_id in self.project_bin)
+
     def visible(self, collection: str):
         """Rows a collection request can see (archived/trashed projects hidden by default)."""
         rows = self.rows[collection].values()
@@ -177,30 +191,26 @@ class DataStore:
             if param in values:
                 direction = param[7:]
                 offset, cursor = decode_cursor(spec, order, values[param], param)
-        key = make_key(spec, order)
         cap = self.config.walk_cap
         with self.lock:
-            rows = self.visible(collection)
-            if predicates:
-                rows = [row for row in rows if all(p(row) for p in predicates)]
-            total = len(rows)
-            keyed = [(key(row), row) for row in rows]  # each key computed once per request
+            view = self._view(collection, params, predefined, order, predicates)
+            total = len(view.ids)
+            position = 0
             if cursor is not None:
-                bound = key_from_values(cursor, order)
-                if direction == "after":
-                    keyed = [item for item in keyed if item[0] > bound]
-                else:
-                    keyed = [item for item in keyed if item[0] < bound]
+                bound = key_from_values(cursor, order, spec)
+                search = bisect_right if direction == "after" else bisect_left
+                position = search(view.keys, bound)
             if direction == "after":
                 size = max(0, min(per_page, cap - offset))
-                page = [row for _, row in heapq.nsmallest(size, keyed, key=_first)]
+                picked = view.ids[position : position + size]
                 start = offset
-                more = len(keyed) > len(page)
+                more = total - position > len(picked)
             else:
-                picked = sorted(heapq.nlargest(per_page, keyed, key=_first), key=_first)
-                page = [row for _, row in picked]
-                start = max(0, offset - len(page))
+                picked = view.ids[max(0, position - per_page) : position]
+                start = max(0, offset - len(picked))
                 more = True
+            table = self.rows[collection]
+            page = [table[row_id] for row_id in picked]
             capped = more and start + len(page) >= cap
             rendered = [self.render(collection, row, fields, disabled_requested) for row in page]
         headers = {
@@ -230,6 +240,60 @@ class DataStore:
             headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
         return rendered, headers
 
+    # --- sorted views ---------------------------------------------------------------------
+
+    def _view(self, collection, params, predefined, order, predicates) -> "_SortedView":
+        """The cached sorted view for one filter + sort, brought up to date with the data.
+
+        Filters are keyed as a sorted multiset (they are AND-ed, so order is irrelevant). A view
+        is refreshed from the change log when only a few rows changed since it was last used,
+        and rebuilt otherwise, so every page is computed against the current data.
+        """
+        hidden = collection == "projects" and self.config.hide_archived_projects
+        filters = tuple(sorted(item for item in params if item[0] not in NON_FILTER_PARAMS))
+        cache_key = (collection, hidden, filters, predefined, tuple(order))
+        view = self._views.get(cache_key)
+        if view is None:
+            view = _SortedView(collection, hidden, predicates, make_key(SPECS[collection], order))
+            self._views[cache_key] = view
+            if len(self._views) > VIEW_CACHE_SIZE:
+                self._views.popitem(last=False)
+        else:
+            self._views.move_to_end(cache_key)
+        if view.version != self.version:
+            self._refresh(view)
+        return view
+
+    def _refresh(self, view: "_SortedView"):
+        collection = view.collection
+        table = self.rows[collection]
+        bins = self.project_bin if view.hidden else {}
+        if view.version >= self._change_floor[collection]:
+            log = self._changes[collection]
+            changed = {row_id for _, row_id in log[bisect_right(log, (view.version, math.inf)) :]}
+            if len(changed) <= max(64, len(view.ids) // 16):
+                view.apply(changed, table, bins)
+                view.version = self.version
+                return
+        view.rebuild(table, bins)
+        view.version = self.version
+
+    def _touch(self, collection: str, row_ids):
+        """Record a mutation: bump the data version and log the rows it may have moved."""
+        self.version += 1
+        log = self._changes[collection]
+        log.extend((self.version, row_id) for row_id in row_ids)
+        if len(log) > CHANGE_LOG_LIMIT:
+            cut = len(log) // 2
+            self._change_floor[collection] = log[cut - 1][0]
+            del log[:cut]
+
+    def invalidate(self):
+        """Drop every sorted view (for code that edits ``rows`` without the mutation methods)."""
+        with self.lock:
+            self.version += 1
+            self._views.clear()
+
     def _per_page(self, raw) -> int:
         config = self.config
         if raw is None or raw == "":
@@ -250,7 +314,7 @@ class DataStore:
         """Single-record GET returns every selectable field."""
         with self.lock:
             row = self.rows[collection].get(row_id)
-            if row is None or row not in self.visible(collection):
+            if row is None or not self._is_visible(collection, row_id):
                 raise ApiError(404, "Not Found")
             return self.render(collection, row, SPECS[collection].selectable(), True)
 
@@ -281,6 +345,7 @@ class DataStore:
                     row["useful_life"] = (row.get("useful_life") or 0) % 9 + 1
                 else:
                     row["effort"] = (row.get("effort") or 0) + 8
+            self._touch(collection, ids)
             return list(ids)
 
     def insert_rows(self, collection, count, at=None) -> list[int]:
@@ -292,6 +357,7 @@ class DataStore:
                 self.next_ids[collection] += 1
                 self.rows[collection][row_id] = self.generator.new_row(collection, row_id, moment)
                 new_ids.append(row_id)
+            self._touch(collection, new_ids)
             return new_ids
 
     def set_disabled(self, collection, row_id, value, at=None):
@@ -300,6 +366,7 @@ class DataStore:
             row["disabled"] = bool(value)
             if self.config.disable_bumps_updated_at:
                 row["updated_at"] = max(row["created_at"], to_epoch(at))
+            self._touch(collection, [row_id])
 
     # --- archive and trash ----------------------------------------------------------------
 
@@ -316,10 +383,14 @@ class DataStore:
             "project": {"id": project_id, "display_name": project["subject"]},
         }
         self.project_bin[project_id] = (target, entry_id)
+        self._touch(target, [entry_id])
+        self._touch("projects", [project_id])
 
     def _take_from_bin(self, project_id: int):
         target, entry_id = self.project_bin.pop(project_id)
         del self.rows[target][entry_id]
+        self._touch(target, [entry_id])
+        self._touch("projects", [project_id])
         return target
 
     def _require_project(self, project_id: int) -> dict:
@@ -354,6 +425,7 @@ class DataStore:
                 raise ApiError(422, "Validation Failed")
             self._take_from_bin(project_id)
             row["updated_at"] = max(row["created_at"], to_epoch(at))
+            self._touch("projects", [project_id])
             return self.render("projects", row, SPECS["projects"].selectable(), True)
 
     def erase_project(self, project_id: int):
@@ -363,6 +435,7 @@ class DataStore:
                 raise ApiError(422, "Validation Failed")
             self._take_from_bin(project_id)
             del self.rows["projects"][project_id]
+            self._touch("projects", [project_id])
 
     def erase_expired(self, trash_days: int = 28, now=None) -> list[int]:
         limit = to_epoch(now) - trash_days * 86400
@@ -389,6 +462,52 @@ class DataStore:
 
 def _first(item):
     return item[0]
+
+
+class _SortedView:
+    """One collection's rows matching one filter, as parallel sorted lists of keys and ids.
+
+    ``key_of`` remembers the key each row was filed under, so a row changed in place can be
+    found and moved. ``version`` is the store version the view reflects (-1 = never built).
+    """
+
+    __slots__ = ("collection", "hidden", "predicates", "key", "version", "keys", "ids", "key_of")
+
+    def __init__(self, collection, hidden, predicates, key):
+        self.collection = collection
+        self.hidden = hidden
+        self.predicates = predicates
+        self.key = key
+        self.version = -1
+        self.keys, self.ids, self.key_of = [], [], {}
+
+    def _matches(self, row) -> bool:
+        return all(predicate(row) for predicate in self.predicates)
+
+    def rebuild(self, table: dict, bins: dict):
+        key, predicates = self.key, self.predicates
+        pairs = [(key(row), row_id) for row_id, row in table.items() if row_id not in bins]
+        if predicates:
+            pairs = [pair for pair in pairs if self._matches(table[pair[1]])]
+        pairs.sort(key=_first)  # keys are unique (id is always part of the sort)
+        self.keys = [pair[0] for pair in pairs]
+        self.ids = [pair[1] for pair in pairs]
+        self.key_of = dict(zip(self.ids, self.keys))
+
+    def apply(self, changed, table: dict, bins: dict):
+        keys, ids, key_of = self.keys, self.ids, self.key_of
+        for row_id in changed:
+            old = key_of.pop(row_id, None)
+            if old is not None:
+                index = bisect_left(keys, old)
+                del keys[index], ids[index]
+            row = table.get(row_id)
+            if row is not None and row_id not in bins and self._matches(row):
+                new = self.key(row)
+                index = bisect_left(keys, new)
+                keys.insert(index, new)
+                ids.insert(index, row_id)
+                key_of[row_id] = new
 
 
 def _predefined(name: str):
