@@ -334,7 +334,9 @@ class DataStore:
         moment = to_epoch(at)
         with self.lock:
             if ids is None:
-                pool = sorted(row["id"] for row in self.visible(collection))
+                hidden = collection == "projects" and self.config.hide_archived_projects
+                bins = self.project_bin if hidden else ()
+                pool = sorted(row_id for row_id in self.rows[collection] if row_id not in bins)
                 ids = self.mutation_rng.sample(pool, min(count or 1, len(pool)))
             for row_id in ids:
                 row = self.rows[collection][row_id]
