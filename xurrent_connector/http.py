@@ -410,7 +410,8 @@ class XurrentClient:
 
     def _resolve_url(self, path_or_url: str) -> str:
         if "://" not in path_or_url:
-            return f"{self._api_url}/{path_or_url.lstrip('/')}"
+            relative = path_or_url.lstrip("/")
+            return f"{self._api_url}/{relative}" if relative else self._api_url
         if not self._target.contains(path_or_url):
             raise XurrentApiError(
                 f"Refusing to follow a link to {url_for_message(path_or_url)} on another host or "
@@ -425,30 +426,9 @@ class XurrentClient:
         slot = self._pace(url)
         started = self._monotonic()
         try:
-            response = self._session.get(
-                url,
-                params=params,
-                headers={"Authorization": self.token_provider.authorization_header()},
-                timeout=self._timeout,
-                allow_redirects=False,
-            )
-        except TokenEndpointUnavailable as error:
+            response = self._send(url, params, budget, started)
+        finally:
             self.pacer.complete(slot)
-            raise self._retryable(budget, "token_endpoint_unavailable", str(error)) from None
-        except requests.Timeout:
-            self.pacer.complete(slot)
-            self.stats.add(requests=1)
-            raise self._retryable(
-                budget, "timeout", f"no response within {self._timeout} s"
-            ) from None
-        except requests.RequestException as error:
-            self.pacer.complete(slot)
-            self.stats.add(requests=1)
-            raise self._retryable(
-                budget, "connection_error", f"connection failed ({type(error).__name__})"
-            ) from None
-
-        self.pacer.complete(slot)
         elapsed = self._monotonic() - started
         self.stats.add(requests=1)
         self.stats.record_response(elapsed, response.headers)
@@ -496,6 +476,32 @@ class XurrentClient:
         if action is Action.WAIT_RETRY_AFTER:
             wait = throttle_wait_seconds(response.headers, self._wall_clock())
         raise self._retryable(budget, kind, cause, status=status, wait_seconds=wait)
+
+    def _send(
+        self, url: str, params: dict | None, budget: _CallBudget, started: float
+    ) -> requests.Response:
+        """One HTTP exchange; transport failures come back classified as retryable outcomes.
+
+        The Authorization value is built inside the call so that no frame of ours holds it in
+        a local variable (crash reports print locals).
+        """
+        try:
+            return self._session.get(
+                url,
+                params=params,
+                headers={"Authorization": self.token_provider.authorization_header()},
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except TokenEndpointUnavailable as error:
+            raise self._retryable(budget, "token_endpoint_unavailable", str(error)) from None
+        except requests.Timeout:
+            kind, cause = "timeout", f"no response within {self._timeout} s"
+        except requests.RequestException as error:
+            kind, cause = "connection_error", f"connection failed ({type(error).__name__})"
+        self.stats.add(requests=1)
+        self._log_request(url, kind, self._monotonic() - started, budget.attempts)
+        raise self._retryable(budget, kind, cause) from None
 
     def _pace(self, url: str) -> PacerSlot:
         try:
@@ -557,7 +563,8 @@ class XurrentClient:
             f"GET {url_for_message(url)}: {outcome.cause}; {progress}; retrying in {wait:.1f} s",
         )
 
-    def _log_request(self, url: str, status: int, elapsed: float, attempt: int) -> None:
+    def _log_request(self, url: str, status: int | str, elapsed: float, attempt: int) -> None:
+        """With enable_debug_logging: one line per request; never headers or the query."""
         if self._debug:
             safe_log(
                 "info",

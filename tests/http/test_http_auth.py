@@ -6,7 +6,7 @@ import time
 
 import pytest
 import requests
-from conftest import CLIENT_ID, CLIENT_SECRET, TOKEN, settings_for
+from http_support import CLIENT_ID, CLIENT_SECRET, TOKEN, settings_for
 
 from xurrent_connector.auth import ClientCredentialsTokenProvider, StaticTokenProvider
 from xurrent_connector.errors import TokenEndpointUnavailable

@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from conftest import ACCOUNT, TOKEN, settings_for
+from http_support import ACCOUNT, TOKEN, settings_for
 
 from xurrent_connector import __version__
 from xurrent_connector.http import (

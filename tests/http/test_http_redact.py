@@ -3,7 +3,7 @@
 import dataclasses
 
 import pytest
-from conftest import CLIENT_SECRET, TOKEN, settings_for
+from http_support import CLIENT_SECRET, TOKEN, settings_for
 
 from xurrent_connector.http import XurrentApiError
 from xurrent_connector.redact import REDACTED, redact, register_secret, url_for_message
