@@ -156,6 +156,8 @@ class _CallBudget:
     throttle_waited_seconds: float = 0.0
     refreshed_token: bool = False
     attempts: int = 0
+    # Where this call's attempts are counted: the client's stats, or those plus a caller's.
+    stats: "ClientStats | _StatsTee | None" = None
 
     def record(self, outcome: _Outcome) -> None:
         if outcome.action is Action.WAIT_RETRY_AFTER:
@@ -246,6 +248,22 @@ class ClientStats:
             ordered = sorted(self._reservoir)
         return 1000.0 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
+    @property
+    def failed_attempts(self) -> int:
+        """Attempts that reached (or tried to reach) the API and failed, 429s excluded.
+
+        429s are flow control the client waits out on its own budget (``throttled_429``);
+        counting them here would make an error-rate alert fire on a shared rate limit, a
+        capacity problem with a different fix. Token-endpoint failures are excluded because
+        they never sent an API request (they are not in ``requests`` either).
+        """
+        with self._lock:
+            return sum(
+                count
+                for kind, count in self.errors_by_kind.items()
+                if kind not in ("throttled", "token_endpoint_unavailable")
+            )
+
     def snapshot(self) -> dict:
         """A JSON-serialisable copy, e.g. for a progress log line or bench results."""
         mean, p95 = self.mean_response_ms, self.p95_response_ms
@@ -265,6 +283,29 @@ class ClientStats:
                 "ratelimit_remaining": self.ratelimit_remaining,
                 "ratelimit_reset": self.ratelimit_reset,
             }
+
+
+class _StatsTee:
+    """Counts one call's attempts in the client's stats and in a caller's at once.
+
+    Lets a caller attribute requests to its own unit of work (one table of a sync) without
+    taking deltas of the shared counters, which is wrong as soon as tables sync concurrently.
+    """
+
+    def __init__(self, *sinks: ClientStats):
+        self._sinks = sinks
+
+    def add(self, **increments: float) -> None:
+        for sink in self._sinks:
+            sink.add(**increments)
+
+    def record_error(self, kind: str) -> None:
+        for sink in self._sinks:
+            sink.record_error(kind)
+
+    def record_response(self, seconds: float, headers: Mapping[str, str]) -> None:
+        for sink in self._sinks:
+            sink.record_response(seconds, headers)
 
 
 @dataclass
@@ -382,16 +423,21 @@ class XurrentClient:
 
     # ------------------------------------------------------------------ public API
 
-    def get(self, path_or_url: str, params: dict | None = None) -> ApiResponse:
+    def get(
+        self, path_or_url: str, params: dict | None = None, *, stats: ClientStats | None = None
+    ) -> ApiResponse:
         """GET a path below ``settings.api_url`` ("/organizations") or an absolute next link.
 
         Returns the parsed response, or raises ``XurrentApiError`` with an actionable message.
+        ``stats``, when given, counts this call's attempts, retries, errors and response times
+        as well (besides ``self.stats``): how a sync attributes requests to one table.
         """
         url = self._resolve_url(path_or_url)
         budget = _CallBudget(
             retry_attempts=self._settings.retry_attempts,
             max_consecutive_429=self._max_consecutive_429,
             max_throttle_wait_seconds=self._max_throttle_wait_seconds,
+            stats=self.stats if stats is None else _StatsTee(self.stats, stats),
         )
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_Outcome),
@@ -430,8 +476,8 @@ class XurrentClient:
         finally:
             self.pacer.complete(slot)
         elapsed = self._monotonic() - started
-        self.stats.add(requests=1)
-        self.stats.record_response(elapsed, response.headers)
+        budget.stats.add(requests=1)
+        budget.stats.record_response(elapsed, response.headers)
         status = response.status_code
         if status != 429:
             self.pacer.observe(response.headers)
@@ -458,7 +504,7 @@ class XurrentClient:
         if action is Action.REFRESH_TOKEN_ONCE:
             if self.token_provider.can_refresh and not budget.refreshed_token:
                 budget.refreshed_token = True
-                self.stats.record_error(kind)
+                budget.stats.record_error(kind)
                 try:
                     self.token_provider.refresh_after_401()
                 except TokenEndpointUnavailable as error:
@@ -468,7 +514,7 @@ class XurrentClient:
                 raise _Outcome(kind, action, cause, status)
             action = Action.FAIL
         if action is Action.FAIL:
-            self.stats.record_error(kind)
+            budget.stats.record_error(kind)
             raise XurrentApiError(
                 self._failure_message(kind, url, status, response), status=status, kind=kind
             )
@@ -499,7 +545,7 @@ class XurrentClient:
             kind, cause = "timeout", f"no response within {self._timeout} s"
         except requests.RequestException as error:
             kind, cause = "connection_error", f"connection failed ({type(error).__name__})"
-        self.stats.add(requests=1)
+        budget.stats.add(requests=1)
         self._log_request(url, kind, self._monotonic() - started, budget.attempts)
         raise self._retryable(budget, kind, cause) from None
 
@@ -530,7 +576,7 @@ class XurrentClient:
     ) -> _Outcome:
         """Classify a failure through the policy table and count it against the right budget."""
         action = HTTP_POLICY[kind]
-        self.stats.record_error(kind)
+        budget.stats.record_error(kind)
         outcome = _Outcome(kind, action, cause, status)
         budget.record(outcome)
         if wait_seconds is not None:
@@ -548,13 +594,13 @@ class XurrentClient:
     ) -> None:
         outcome: _Outcome = retry_state.outcome.exception()
         wait = outcome.wait_seconds
-        self.stats.add(retries=1)
+        budget.stats.add(retries=1)
         if outcome.action is Action.WAIT_RETRY_AFTER:
             budget.throttle_waited_seconds += wait
-            self.stats.add(retry_after_sleep_seconds=wait)
+            budget.stats.add(retry_after_sleep_seconds=wait)
             progress = f"rate limited {budget.consecutive_429} time(s) in a row"
         elif outcome.action is Action.BACKOFF:
-            self.stats.add(backoff_sleep_seconds=wait)
+            budget.stats.add(backoff_sleep_seconds=wait)
             progress = f"attempt {budget.transient_failures} of {budget.retry_attempts}"
         else:
             progress = "refreshed the access token"
