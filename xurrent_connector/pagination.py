@@ -64,6 +64,7 @@ def iter_pages(
     params: dict | None = None,
     *,
     carry: Mapping[str, str] | None = None,
+    position_field: str = "updated_at",
 ) -> Iterator[Page]:
     """Yield the pages of one walk, starting at a path with params or at a saved next link.
 
@@ -72,6 +73,8 @@ def iter_pages(
     filters): the documented next link only promises ``search_after``, so any of them a link
     lacks is added back rather than silently getting default fields or order. A 400 on a
     followed link becomes ``StaleLinkError``; any other failure propagates.
+    ``position_field`` is the timestamp the walk is sorted and filtered on (``created_at`` for
+    the archive and trash listings, lifecycle.py).
     """
     carry = carry if carry is not None else (params or {})
     is_link = params is None
@@ -83,7 +86,7 @@ def iter_pages(
             if is_link and error.status == 400:
                 raise StaleLinkError("the API refused a saved next link (HTTP 400)") from None
             raise
-        page = to_page(response, url)
+        page = to_page(response, url, position_field)
         yield page
         if page.next_link is None:
             return
@@ -103,8 +106,11 @@ def with_carried_params(link: str, carry: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def to_page(response, url: str) -> Page:
-    """Summarise one response; the rows themselves are passed on untouched."""
+def to_page(response, url: str, position_field: str = "updated_at") -> Page:
+    """Summarise one response; the rows themselves are passed on untouched.
+
+    ``position`` is the last row's ``position_field`` in UTC: the walk's sort key and cursor.
+    """
     rows = response.data
     if not isinstance(rows, list):
         raise UnexpectedResponseError(
@@ -116,11 +122,11 @@ def to_page(response, url: str) -> Page:
     if rows:
         last = rows[-1]
         try:
-            position = to_utc_text(last["updated_at"])
+            position = to_utc_text(last[position_field])
             last_id = int(last["id"])
         except (KeyError, TypeError, ValueError, RecordFormatError):
             raise UnexpectedResponseError(
-                f"A record from {_without_query(url)} lacks a valid id or updated_at.",
+                f"A record from {_without_query(url)} lacks a valid id or {position_field}.",
                 status=response.status,
             ) from None
     throttled = str(response.headers.get(THROTTLED_HEADER, "")).strip().lower() == "true"

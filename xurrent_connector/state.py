@@ -28,6 +28,10 @@ Invalid state is refused with ``StateError`` rather than guessed at: re-reading 
 initial window could silently skip rows changed between an old cursor and that window, while
 an error tells the operator exactly how to recover (reset the state, which re-reads the
 initial window on purpose). An empty state ``{}`` is a first sync.
+
+Other top-level keys belong to other walks and are loaded by their owners (``lifecycle``: the
+archive and trash walks, lifecycle.py); ``load_state`` ignores them, so adding such a section
+keeps version 1 states loading.
 """
 
 from __future__ import annotations
@@ -64,20 +68,24 @@ class Query:
     at: str | None
     after_id: int | None = None
 
-    def params(self) -> dict[str, str]:
-        """Filter query parameters; values in UTC ``Z`` form (requests URL-encodes them)."""
+    def params(self, field: str = "updated_at") -> dict[str, str]:
+        """Filter query parameters; values in UTC ``Z`` form (requests URL-encodes them).
+
+        ``field`` is the walk's timestamp: ``updated_at`` for the tables, ``created_at`` for
+        the archive and trash listings (lifecycle.py), which split their walks the same way.
+        """
         if self.op == "=":
-            return {"updated_at": self.at, "id": f">{self.after_id}"}
+            return {field: self.at, "id": f">{self.after_id}"}
         if self.at is None:
             return {}
-        return {"updated_at": f"{self.op}{self.at}"}
+        return {field: f"{self.op}{self.at}"}
 
-    def describe(self) -> str:
+    def describe(self, field: str = "updated_at") -> str:
         if self.op == "=":
-            return f"updated_at = {self.at} and id > {self.after_id}"
+            return f"{field} = {self.at} and id > {self.after_id}"
         if self.at is None:
             return "all rows"
-        return f"updated_at {self.op} {self.at}"
+        return f"{field} {self.op} {self.at}"
 
     def to_json(self) -> dict:
         data: dict[str, Any] = {"op": self.op, "at": self.at}
@@ -202,7 +210,15 @@ def _integer(value: Any, where: str, nullable: bool = True) -> int | None:
 
 
 def _load_table(name: str, entry: Any) -> TableState:
-    where = f"tables.{name}"
+    return load_table_state(entry, f"tables.{name}")
+
+
+def load_table_state(entry: Any, where: str) -> TableState:
+    """Validate one saved ``{"cursor", "walk"}`` entry; ``where`` names it in errors.
+
+    Public because other walks keep entries of the same shape under their own state key (the
+    archive and trash walks in lifecycle.py).
+    """
     if not isinstance(entry, Mapping):
         raise _problem(where, "is not an object")
     cursor = _timestamp(entry.get("cursor"), f"{where}.cursor")
