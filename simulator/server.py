@@ -228,8 +228,8 @@ class Simulator:
     def trashed_ids(self):
         return self.store.bin_ids("trash")
 
-    def update_rows(self, collection, ids=None, count=None, at=None):
-        return self.store.update_rows(collection, ids=ids, count=count, at=at)
+    def update_rows(self, collection, ids=None, count=None, at=None, changes=None):
+        return self.store.update_rows(collection, ids=ids, count=count, at=at, changes=changes)
 
     def insert_rows(self, collection, count, at=None):
         return self.store.insert_rows(collection, count, at=at)

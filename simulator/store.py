@@ -329,9 +329,18 @@ class DataStore:
 
     # --- mutations ------------------------------------------------------------------------
 
-    def update_rows(self, collection, ids=None, count=None, at=None) -> list[int]:
-        """Bump updated_at and change a field, as a user edit would."""
+    def update_rows(self, collection, ids=None, count=None, at=None, changes=None) -> list[int]:
+        """Bump updated_at and change a field, as a user edit would.
+
+        ``changes`` ({field: value}, values in the stored form: text, numbers, ``None``,
+        reference dicts; not datetimes) replaces the default edit, e.g. blanking a product's
+        category to produce a data-quality shortfall.
+        """
         moment = to_epoch(at)
+        spec = SPECS[collection]
+        for name in changes or {}:
+            if name not in spec.fields or spec.fields[name] == DATETIME or name == "id":
+                raise ValueError(f"{collection}.{name} cannot be changed with update_rows")
         with self.lock:
             if ids is None:
                 hidden = collection == "projects" and self.config.hide_archived_projects
@@ -341,7 +350,9 @@ class DataStore:
             for row_id in ids:
                 row = self.rows[collection][row_id]
                 row["updated_at"] = max(row["created_at"], moment)
-                if collection == "organizations":
+                if changes:
+                    row.update(changes)
+                elif collection == "organizations":
                     row["remarks"] = f"Edited at {moment}"
                 elif collection == "products":
                     row["useful_life"] = (row.get("useful_life") or 0) % 9 + 1
