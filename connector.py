@@ -13,6 +13,7 @@ from fivetran_connector_sdk import Connector
 from fivetran_connector_sdk import Logging as log
 
 from xurrent_connector.form import configuration_form
+from xurrent_connector.health import health_schema
 from xurrent_connector.http import XurrentClient
 from xurrent_connector.settings import ConfigurationError, parse_settings
 from xurrent_connector.sync import run_sync
@@ -37,9 +38,10 @@ def schema(configuration: dict):
 
     Independent of the configuration on purpose: the SDK may call schema() with a partial or
     string-only configuration, and declared types must never depend on it (column types only
-    widen, so a wrong early type would be permanent).
+    widen, so a wrong early type would be permanent). ``sync_health`` holds one row per table
+    per sync (health.py).
     """
-    return schema_declarations()
+    return schema_declarations() + [health_schema()]
 
 
 def update(configuration: dict, state: dict):
