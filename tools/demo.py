@@ -130,7 +130,9 @@ def main():
     arguments = parse_arguments()
     anchor = demo_anchor()
     repeated = STATE_FILE.exists()
-    print(f"Demo: {'incremental' if repeated else 'first'} sync, simulator data anchored at {anchor}")
+    print(
+        f"Demo: {'incremental' if repeated else 'first'} sync, simulator data anchored at {anchor}"
+    )
     with tempfile.TemporaryDirectory() as scratch:
         ready_file = os.path.join(scratch, "ready")
         simulator = start_simulator(
