@@ -368,7 +368,11 @@ def phase_report(
     total["server_seconds"] = sum(
         bucket["server_seconds"] for bucket in traffic["tables"].values()
     )
-    total["client_seconds"] = None if wall is None else wall - total["server_seconds"]
+    # Only a sequential client's wall time splits cleanly into "server" and "client" time.
+    sequential = traffic["max_in_flight"] <= 1
+    total["client_seconds"] = (
+        wall - total["server_seconds"] if wall is not None and sequential else None
+    )
     total["other_requests"] = {
         name: bucket["requests"]
         for name, bucket in traffic["tables"].items()
