@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from functools import partial
+from typing import Any, Callable, Iterator, Mapping
 
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
-from .pagination import StaleLinkError, first_request, iter_pages
+from .pagination import Page, StaleLinkError, first_request, iter_pages
+from .prefetch import CONCURRENCY, sync_concurrently
 from .progress import SyncProgress, TableProgress
 from .state import (
     PageSummary,
@@ -49,20 +51,31 @@ def run_sync(
     *,
     now: Callable[[], datetime] = utc_now,
     emitter: Emitter | None = None,
+    concurrency: int = CONCURRENCY,
 ) -> dict:
-    """Sync every configured table in order; returns the final state (already checkpointed).
+    """Sync every configured table; returns the final state (already checkpointed).
 
     The saved state is validated before the first request, so an unusable state fails fast
     with instructions (see state.py). Tables not configured this time keep their state.
+    Tables are fetched concurrently on background threads (prefetch.py) while this thread
+    upserts and checkpoints; ``concurrency=1`` fetches one table at a time.
     """
     tables = load_state(saved_state)
     emitter = emitter or Emitter()
     started = now()
     progress = SyncProgress(client)
     progress.started(settings.tables)
+    table_syncs = []
     for name in settings.tables:
         table_sync = TableSync(TABLES[name], settings, client, emitter, progress.table(name))
-        progress.table_finished(table_sync.run(tables, started))
+        table_sync.begin(tables, started)
+        table_syncs.append(table_sync)
+    sync_concurrently(
+        table_syncs,
+        tables,
+        on_table_done=lambda table_sync: progress.table_finished(table_sync.finish(tables)),
+        concurrency=concurrency,
+    )
     progress.finished()
     return dump_state(tables)
 
@@ -86,6 +99,13 @@ class TableSync:
         self.progress = progress
 
     def run(self, tables: dict[str, TableState], now: datetime) -> dict:
+        """The whole table sync on the calling thread, without prefetching."""
+        self.begin(tables, now)
+        self._walk_until_complete(tables)
+        return self.finish(tables)
+
+    def begin(self, tables: dict[str, TableState], now: datetime) -> None:
+        """Plan this table's sync (resume, incremental or initial) into ``tables``."""
         name = self.spec.name
         previous_cursor = tables[name].cursor if name in tables else None
         state, mode = plan_table(
@@ -108,37 +128,55 @@ class TableSync:
             )
         tables[name] = state
         self.progress.started(mode, state.walk.query.describe(), previous_cursor, resumed_link)
-        self._walk_until_complete(tables)
-        return self.progress.finished(tables[name].cursor)
+        self._stale_position: str | None = None
+
+    def finish(self, tables: dict[str, TableState]) -> dict:
+        """Log and return this table's summary once it has no walk left."""
+        return self.progress.finished(tables[self.spec.name].cursor)
+
+    def has_walk(self, tables: dict[str, TableState]) -> bool:
+        return tables[self.spec.name].walk is not None
+
+    def current_walk_pages(self, tables: dict[str, TableState]) -> Callable[[], Iterator[Page]]:
+        """The page iterator of the table's current walk, to be run on any thread.
+
+        Everything it needs is read from ``tables`` now, on the consumer's thread; the iterator
+        itself only talks to the (thread-safe) client.
+        """
+        walk = tables[self.spec.name].walk
+        params = self._params(walk)
+        if walk.next_link is not None:
+            return partial(iter_pages, self.client, walk.next_link, carry=params)
+        return partial(iter_pages, self.client, self.spec.path, params)
+
+    def restart_stale_walk(self, tables: dict[str, TableState]) -> None:
+        """The API refused a next link: restart the walk from its last consumed position."""
+        name = self.spec.name
+        walk = tables[name].walk
+        repeated = self._stale_position is not None and walk.position == self._stale_position
+        self._stale_position = walk.position
+        restarted = restart_after_stale_link(walk, repeated)
+        tables[name] = replace(tables[name], walk=restarted)
+        self.progress.walk_started(
+            restarted.query.describe(), "the API refused the next link (HTTP 400)"
+        )
 
     def _walk_until_complete(self, tables: dict[str, TableState]) -> None:
-        name = self.spec.name
-        stale_position: str | None = None
-        while tables[name].walk is not None:
-            walk = tables[name].walk
-            params = self._params(walk)
-            if walk.next_link is not None:
-                pages = iter_pages(self.client, walk.next_link, carry=params)
-            else:
-                pages = iter_pages(self.client, self.spec.path, params)
+        while self.has_walk(tables):
             try:
-                for page in pages:
+                for page in self.current_walk_pages(tables)():
                     self._consume(tables, page)
             except StaleLinkError:
-                walk = tables[name].walk
-                repeated = stale_position is not None and walk.position == stale_position
-                stale_position = walk.position
-                restarted = restart_after_stale_link(walk, repeated)
-                tables[name] = replace(tables[name], walk=restarted)
-                self.progress.walk_started(
-                    restarted.query.describe(), "the API refused the next link (HTTP 400)"
-                )
+                self.restart_stale_walk(tables)
 
     def _params(self, walk) -> dict:
         """Query parameters of every page of ``walk``."""
         return first_request(
             self.spec.api_fields, self.settings.max_records_per_page, walk.query.params()
         )
+
+    def consume_page(self, tables: dict[str, TableState], page: Page) -> None:
+        self._consume(tables, page)
 
     def _consume(self, tables: dict[str, TableState], page) -> None:
         """Upsert one page, advance the table's state and commit both with a checkpoint."""
