@@ -9,6 +9,7 @@ field kinds rather than from the connector's table specs, so it is an independen
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import itertools
 import json
@@ -26,12 +27,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+import secret_scan  # noqa: E402
 from simulator import SimConfig, Simulator  # noqa: E402
 from simulator.schema import BOOL, DATETIME, DECIMAL, INT, JSON, ORGREF, REF, SPECS  # noqa: E402
 
 #: Distinctive values so a leak is easy to find in captured output.
 TOKEN = "tok-SeCrEt-3f9a1c77e2b4"
 ACCOUNT = "widget"
+secret_scan.register_secret(TOKEN)
+
+
+def pytest_configure(config):
+    """Every test of the suite runs under the secret scanner (tests/secret_scan.py)."""
+    if not config.pluginmanager.is_registered(secret_scan):
+        config.pluginmanager.register(secret_scan, "secret_scan")
+
 
 _module_counter = itertools.count()
 
@@ -169,9 +179,17 @@ class ConnectorRunner:
         self.module = load_connector_module()
         self.clock = FakeClock()
         self.outputs: list[str] = []
+        #: Settings fields replaced past validation for the client only, e.g. a sub-second
+        #: ``request_timeout_seconds`` (the setting's minimum is 10 s) so that timeout faults
+        #: cost fractions of a second.
+        self.client_settings_overrides: dict = {}
 
     def run(self, configuration: dict, state: dict | None = None, *, expect_failure=False):
-        """One sync. ``state=None`` continues from files/state.json (like `fivetran debug`)."""
+        """One sync. ``state=None`` continues from files/state.json (like `fivetran debug`).
+
+        ``expect_failure``: False re-raises a failure, True fails the test on success, None
+        accepts either (the caller inspects ``RunResult.error``).
+        """
         from fivetran_connector_sdk_cli import core_adapter
         from fivetran_connector_sdk_common import constants
         from fivetran_connector_sdk_common.logger import Logging
@@ -187,13 +205,17 @@ class ConnectorRunner:
         connector.state = None
         connector.project_path = self.project_dir
         self.module.XurrentClient = partial(
-            XurrentClient, sleep=self.clock.sleep, monotonic=self.clock.monotonic
+            _client_with_overrides,
+            XurrentClient,
+            dict(self.client_settings_overrides),
+            sleep=self.clock.sleep,
+            monotonic=self.clock.monotonic,
         )
         result = RunResult()
         try:
             result.counts = core_adapter.run(connector, self.project_dir, configuration, state)
         except BaseException as error:  # noqa: BLE001 - SDK failures include BaseException
-            if not expect_failure:
+            if expect_failure is False:
                 raise
             result.error = error
         else:
@@ -220,6 +242,12 @@ class ConnectorRunner:
 
     def rows(self, table: str) -> list[dict]:
         return read_table(self.project_dir, table)
+
+
+def _client_with_overrides(client_class, overrides: dict, settings, **options):
+    if overrides:
+        settings = dataclasses.replace(settings, **overrides)
+    return client_class(settings, **options)
 
 
 @pytest.fixture
