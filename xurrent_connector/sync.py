@@ -29,6 +29,7 @@ from .state import (
     plan_table,
     restart_after_stale_link,
 )
+from .state_guard import refuse_future_positions
 from .tables import TABLES, UTC, RecordFormatError, TableSpec
 
 
@@ -63,6 +64,7 @@ def run_sync(
     tables = load_state(saved_state)
     emitter = emitter or Emitter()
     started = now()
+    refuse_future_positions(tables, started)  # before any request (state_guard.py)
     progress = SyncProgress(client)
     progress.started(settings.tables)
     table_syncs = []
