@@ -44,8 +44,6 @@ CONCURRENCY = 3
 #: Pages a table may have fetched ahead of the consumer (including the one being requested).
 #: Two is double buffering: one page waits while the consumer upserts another.
 PAGES_AHEAD = 2
-#: How often a producer blocked on a full queue re-checks the stop event.
-STOP_POLL_SECONDS = 0.05
 #: How long closing waits for producers to notice the stop (they are daemons either way).
 JOIN_SECONDS = 1.0
 
@@ -99,11 +97,14 @@ class _Producer(threading.Thread):
                 self._outbox.put(Delivery(self.key, error=error))
 
     def _take_slot(self) -> bool:
-        """Wait for room ahead of the consumer; False once the sync is stopping."""
-        while not self._stop_event.is_set():
-            if self.slots.acquire(timeout=STOP_POLL_SECONDS):
-                return not self._stop_event.is_set()
-        return False
+        """Wait for room ahead of the consumer; False once the sync is stopping.
+
+        No polling: ``Prefetcher.stop`` releases a slot of every producer to wake it.
+        """
+        if self._stop_event.is_set():
+            return False
+        self.slots.acquire()
+        return not self._stop_event.is_set()
 
 
 class Prefetcher:
@@ -168,12 +169,16 @@ class Prefetcher:
             yield delivery
 
     def stop(self) -> None:
-        """Tell every producer to stop before its next request."""
+        """Tell every producer to stop before its next request (waking any that wait)."""
+        if self._stop.is_set():
+            return
         self._stop.set()
+        for producer in self._all:
+            producer.slots.release()
 
     def close(self) -> None:
         """Stop every producer and give them a moment to exit (they are daemons anyway)."""
-        self._stop.set()
+        self.stop()
         for producer in self._all:
             producer.join(JOIN_SECONDS / max(1, len(self._all)))
 

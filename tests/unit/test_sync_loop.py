@@ -147,7 +147,7 @@ def test_links_refused_every_time_still_finish_by_splitting_the_second():
 def test_checkpoint_after_every_page_and_a_final_one_per_table():
     api = StubApi(rows_at(T1, range(1, 6)))
     emitter, upserts, checkpoints = recorder()
-    run_sync(settings(), {}, api, emitter=emitter)
+    run_sync(settings(), {}, api, emitter=emitter, checkpoint_every_rows=0)
     assert len(checkpoints) == 3  # pages of 2, 2 and 1 rows
     assert checkpoints[0]["tables"]["products"]["walk"]["position"] == T1
     assert checkpoints[-1]["tables"]["products"] == {"cursor": T1, "walk": None}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from xurrent_connector.tables import (
@@ -16,6 +18,10 @@ from xurrent_connector.tables import (
     to_int,
     to_utc_text,
 )
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +136,8 @@ def test_product_row_covers_every_column_kind():
     assert row["custom_fields"] == [{"id": "tier", "value": "gold"}, {"id": "cc", "value": None}]
     assert row["attachments"] == []
     assert row["remarks"] == "Line one\nline two"
-    assert row["created_at"] == row["updated_at"] == "2016-03-14T09:10:50Z"
+    # Aware datetimes (the SDK stores the instant; see test_row_path.py).
+    assert row["created_at"] == row["updated_at"] == utc("2016-03-14T09:10:50Z")
     assert set(row) == set(PRODUCTS.schema_entry()["columns"])
 
 
@@ -182,7 +189,7 @@ def test_organization_row():
     assert row["disabled"] is False
     assert row["addresses"] == [{"id": 501, "label": "work", "city": "Chicago"}]
     assert row["custom_fields"] is None
-    assert row["updated_at"] == "2016-03-23T02:03:36Z"
+    assert row["updated_at"] == utc("2016-03-23T02:03:36Z")
 
 
 def test_project_row_decimals_and_datetimes():
@@ -207,7 +214,7 @@ def test_project_row_decimals_and_datetimes():
         "updated_at": "2016-12-23T05:09:09-06:00",
     }
     row = PROJECTS.flatten(record)
-    assert row["completion_target_at"] == "2017-01-13T15:00:00Z"
+    assert row["completion_target_at"] == utc("2017-01-13T15:00:00Z")
     assert row["completed_at"] is None
     assert row["cost_of_effort"] == "320000.0" and row["total_cost"] == "335000.0"
     assert row["cost_of_purchases"] is None
