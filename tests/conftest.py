@@ -362,6 +362,11 @@ def expected_row(collection: str, record: dict, node_id_expected: bool = False) 
             expected[column] = (BOOL, bool(value))
         else:
             expected[column] = (kind, value)
+    if collection == "projects":
+        # Set only on rows of archived or trashed projects (xurrent_connector/lifecycle.py);
+        # every project the API lists is live and has neither.
+        expected["archived_at"] = (DATETIME, None)
+        expected["trashed_at"] = (DATETIME, None)
     return expected
 
 

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
+from .lifecycle import ProjectLifecycle
 from .checkpoints import CHECKPOINT_EVERY_ROWS, CHECKPOINT_EVERY_SECONDS, CheckpointCadence
 from .pagination import Page, StaleLinkError, first_request, iter_pages
 from .prefetch import CONCURRENCY, sync_concurrently
@@ -40,6 +41,9 @@ class Emitter:
 
     upsert: Callable[[str, dict], None] = op.upsert
     checkpoint: Callable[[dict], None] = op.checkpoint
+    #: Used by the projects lifecycle (lifecycle.py): archived/trashed projects.
+    update: Callable[[str, dict], None] = op.update
+    delete: Callable[[str, dict], None] = op.delete
 
 
 def utc_now() -> datetime:
@@ -99,6 +103,9 @@ def _sync_tables(
     emitter = emitter or Emitter()
     started = now()
     refuse_future_positions(tables, started)  # before any request (state_guard.py)
+    # Planned before the tables so every checkpoint carries the archive/trash walks.
+    lifecycle = ProjectLifecycle(settings, client, saved_state, tables, started)
+    emitter = lifecycle.keep_in_checkpoints(emitter)
     progress = SyncProgress(client)
     progress.started(settings.tables)
     table_syncs = []
@@ -112,8 +119,9 @@ def _sync_tables(
         on_table_done=lambda table_sync: progress.table_finished(table_sync.finish(tables)),
         concurrency=concurrency,
     )
+    lifecycle.run(tables, emitter)  # after the tables: see lifecycle.py on ordering
     progress.finished()
-    return dump_state(tables)
+    return lifecycle.full_state(dump_state(tables))
 
 
 class TableSync:

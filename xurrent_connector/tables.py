@@ -207,6 +207,17 @@ def json_value(field: str) -> list[Column]:
     return [Column(field, JSON, field, _getter(field, None))]
 
 
+def lifecycle_moment(name: str) -> list[Column]:
+    """A moment the connector records itself instead of reading it from the record.
+
+    ``archived_at``/``trashed_at`` on projects: an upsert always writes null (a project the
+    API lists is live, so upserting a restored project clears them), and lifecycle.py sets one
+    with ``op.update`` when the project shows up in the archive or the trash. Not requested:
+    the collection has no such field.
+    """
+    return [Column(name, UTC_DATETIME, name, lambda record: None, requested=False)]
+
+
 def _ref_part(field: str, key: str) -> Extractor:
     def extract(record: Record):
         reference = record.get(field)
@@ -415,6 +426,8 @@ PROJECTS = TableSpec(
         reference("ui_extension", display=("title", "name")),
         json_value("attachments"),
         *_TIMESTAMPS,
+        lifecycle_moment("archived_at"),
+        lifecycle_moment("trashed_at"),
     ),
 )
 

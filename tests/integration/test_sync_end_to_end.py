@@ -45,8 +45,11 @@ def test_full_sync_lands_exactly_the_ground_truth(make_sim, runner, node_id_alwa
     truth_total = sum(len(sim.ground_truth(table)) for table in TABLES)
     assert result.counts["Upserts"] == truth_total
     # One request per page and no request for an empty last page (100 rows fit one page).
-    assert len(api_requests(sim)) == 3
-    for entry in api_requests(sim):
+    table_requests = [entry for table in TABLES for entry in api_requests(sim, table)]
+    assert len(table_requests) == 3
+    # Plus one page each of the archive and trash listings (test_lifecycle.py).
+    assert len(api_requests(sim)) == 5
+    for entry in table_requests:
         query = entry["query"]
         assert query["sort"] == "updated_at,id"
         assert query["per_page"] == "100"
@@ -163,7 +166,9 @@ def test_incremental_disabled_rereads_the_initial_window_every_sync(make_sim, ru
 def test_tables_subset_only_reads_and_remembers_those_tables(make_sim, runner):
     sim = make_sim()
     result = runner.run(configuration_for(sim, tables="projects,products"))
-    assert {entry["path"] for entry in api_requests(sim)} == {"/v1/products", "/v1/projects"}
+    # Syncing projects also reads the archive and trash listings (lifecycle.py).
+    paths = {entry["path"] for entry in api_requests(sim)}
+    assert paths == {"/v1/products", "/v1/projects", "/v1/archive", "/v1/trash"}
     assert runner.rows("organizations") == []
     assert_matches_truth(runner, sim, tables=("products", "projects"))
     assert set(result.state["tables"]) == {"products", "projects"}
