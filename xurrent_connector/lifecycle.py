@@ -158,7 +158,8 @@ def project_id_of(entry: Any, bin: Bin) -> int | None:
     kind = entry.get(bin.type_field)
     if not isinstance(kind, str) or kind.lower() != RECORD_TYPE:
         return None
-    reference = entry.get(RECORD_TYPE)
+    # The reference sits under a key named after the type (xurrent_api.md §7).
+    reference = entry.get(kind, entry.get(RECORD_TYPE))
     try:
         return int(reference["id"])
     except (TypeError, KeyError, ValueError):
