@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Mapping
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
+from .health import SyncHealth
 from .lifecycle import ProjectLifecycle
 from .checkpoints import CHECKPOINT_EVERY_ROWS, CHECKPOINT_EVERY_SECONDS, CheckpointCadence
 from .pagination import Page, StaleLinkError, first_request, iter_pages
@@ -106,19 +107,25 @@ def _sync_tables(
     # Planned before the tables so every checkpoint carries the archive/trash walks.
     lifecycle = ProjectLifecycle(settings, client, saved_state, tables, started)
     emitter = lifecycle.keep_in_checkpoints(emitter)
+    # One sync_health row per table (health.py): rows seen through the emitter, requests through
+    # a per-table client view; every checkpoint also carries the organization id filter.
+    health = SyncHealth(settings.tables, saved_state, now=now)
+    emitter = health.wrap(emitter)
     progress = SyncProgress(client)
     progress.started(settings.tables)
     table_syncs = []
     for name in settings.tables:
-        table_sync = TableSync(TABLES[name], settings, client, emitter, progress.table(name))
+        table_client = health.client_for(name, client)
+        table_sync = TableSync(TABLES[name], settings, table_client, emitter, progress.table(name))
         table_sync.begin(tables, started)
         table_syncs.append(table_sync)
-    sync_concurrently(
-        table_syncs,
-        tables,
-        on_table_done=lambda table_sync: progress.table_finished(table_sync.finish(tables)),
-        concurrency=concurrency,
-    )
+
+    def table_done(table_sync: TableSync) -> None:
+        progress.table_finished(table_sync.finish(tables))
+        health.table_finished(table_sync.spec.name, dump_state(tables))
+
+    with health.recording(lambda: dump_state(tables)):
+        sync_concurrently(table_syncs, tables, on_table_done=table_done, concurrency=concurrency)
     lifecycle.run(tables, emitter)  # after the tables: see lifecycle.py on ordering
     progress.finished()
     return lifecycle.full_state(dump_state(tables))

@@ -43,7 +43,8 @@ def test_full_sync_lands_exactly_the_ground_truth(make_sim, runner, node_id_alwa
 
     assert_matches_truth(runner, sim, node_id_expected=node_id_always)
     truth_total = sum(len(sim.ground_truth(table)) for table in TABLES)
-    assert result.counts["Upserts"] == truth_total
+    # Plus one sync_health row per table (health.py).
+    assert result.counts["Upserts"] == truth_total + len(TABLES)
     # One request per page and no request for an empty last page (100 rows fit one page).
     table_requests = [entry for table in TABLES for entry in api_requests(sim, table)]
     assert len(table_requests) == 3
@@ -121,7 +122,7 @@ def test_second_sync_reads_changes_and_only_the_inclusive_boundary(make_sim, run
         total += len(expected)
         (request,) = api_requests(sim, table)
         assert request["query"]["updated_at"] == ">=" + iso(start)
-    assert second.counts["Upserts"] == total
+    assert second.counts["Upserts"] == total + len(TABLES)  # and the sync_health rows
 
 
 def test_initial_window_excludes_older_rows_and_all_includes_them(make_sim, runner):
