@@ -80,7 +80,9 @@ def measure(records: dict[str, list[dict]], repeat: int) -> list[dict]:
         flatten = spec.flatten
         flattened = [flatten(record) for record in rows]
         flatten_seconds = best_of(repeat, lambda: [flatten(record) for record in rows])
-        encode_seconds = best_of(repeat, lambda: [encode_row_data(types, row) for row in flattened])
+        encode_seconds = best_of(
+            repeat, lambda: [encode_row_data(types, row) for row in flattened]
+        )
         per_row = 1e6 / max(1, len(rows))
         results.append(
             {
