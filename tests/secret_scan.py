@@ -6,7 +6,8 @@ test produced for the known test secrets and fails the test when one shows up:
 * captured stdout, stderr and log records (the SDK's log lines, ``SYNC FAILED`` blocks and
   every connector output the ``runner`` fixture prints at teardown);
 * the failure text of a failing test (exception messages and tracebacks);
-* at teardown, every text file under the test's ``tmp_path`` (state.json, crash reports);
+* at teardown, every text file under the test's ``tmp_path`` (state.json, crash reports;
+  not the inputs a test writes on purpose: configuration.json and copied source files);
 * at the end of the session, every text file under the session's base temp directory (files
   written through ``tmp_path_factory``), reported as an error of the session fixture.
 
@@ -42,6 +43,10 @@ MIN_SECRET_LENGTH = 10
 HELPER_MODULES = ("xurrent_testkit", "http_support", "setup_support", "sync_scenarios")
 MAX_FILE_BYTES = 2_000_000
 SKIPPED_SUFFIXES = (".db", ".wal", ".zip", ".pyc", ".gz", ".png")
+#: Inputs, not outputs: a configuration.json written by a test holds the token on purpose, and
+#: source files copied by the packaging tests hold the test secrets as constants.
+SKIPPED_NAMES = ("configuration.json",)
+SKIPPED_INPUT_SUFFIXES = (".py",)
 
 _registered: set[str] = set()
 _lock = threading.Lock()
@@ -90,7 +95,7 @@ def scan_directory(root: str, secrets: set[str] | None = None) -> list[tuple[str
     for directory, _, names in os.walk(root):
         for name in names:
             path = os.path.join(directory, name)
-            if name.endswith(SKIPPED_SUFFIXES):
+            if name.endswith(SKIPPED_SUFFIXES + SKIPPED_INPUT_SUFFIXES) or name in SKIPPED_NAMES:
                 continue
             try:
                 if os.path.getsize(path) > MAX_FILE_BYTES:

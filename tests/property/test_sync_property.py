@@ -62,6 +62,8 @@ def _record(scenario, outcome) -> None:
         "token expiry scheduled": any(step.token_expiry_at for step in scenario.steps),
         "http-date Retry-After": scenario.retry_after_format == "http-date",
         "a sync crashed and was resumed": outcome.crashed_syncs > 0,
+        "an expired token was refreshed (401)": outcome.unauthorized_401 > 0,
+        "a second held more rows than the walk cap (id split)": outcome.id_split_requests > 0,
     }
     for name, present in features.items():
         if present:
