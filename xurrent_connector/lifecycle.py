@@ -68,6 +68,7 @@ from .state import (
     plan_table,
     restart_after_stale_link,
 )
+from .state_guard import refuse_future_positions
 from .tables import RecordFormatError, to_utc_text
 
 #: The state key of the lifecycle walks (next to "version" and "tables").
@@ -204,6 +205,7 @@ class ProjectLifecycle:
         self.settings = settings
         self.client = client
         self.bins = load_lifecycle_state(saved_state)
+        refuse_future_positions(self.bins, now, STATE_KEY)  # before any request
         self.enabled = TABLE in settings.tables
         self.modes: dict[str, str] = {}
         if self.enabled:

@@ -26,8 +26,15 @@ from .tables import format_utc, parse_utc
 MAX_CLOCK_SKEW = timedelta(days=1)
 
 
-def refuse_future_positions(tables: Mapping[str, TableState], now: datetime) -> None:
-    """Raise ``StateError`` naming the first saved timestamp later than ``now`` + skew."""
+def refuse_future_positions(
+    tables: Mapping[str, TableState], now: datetime, section: str = "tables"
+) -> None:
+    """Raise ``StateError`` naming the first saved timestamp later than ``now`` + skew.
+
+    ``section`` is the state key the entries live under: the archive and trash walks keep
+    the same entries under ``lifecycle`` (their positions are entry ``created_at`` values,
+    just as impossible in the future).
+    """
     limit = now + MAX_CLOCK_SKEW
     for name, table in tables.items():
         walk = table.walk
@@ -37,7 +44,7 @@ def refuse_future_positions(tables: Mapping[str, TableState], now: datetime) -> 
         for field, value in candidates:
             if value is not None and parse_utc(value) > limit:
                 raise StateError(
-                    f"Saved state field 'tables.{name}.{field}' is {value}, later than now "
+                    f"Saved state field '{section}.{name}.{field}' is {value}, later than now "
                     f"({format_utc(now.replace(microsecond=0))}); no row can have been "
                     "updated in the future, so the state was edited or corrupted, and syncing "
                     f"from it would skip every change. {RESET_HINT}"

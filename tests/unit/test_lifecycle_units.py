@@ -267,3 +267,12 @@ def test_table_checkpoints_carry_the_planned_lifecycle_walks():
         "op": ">=",
         "at": "2025-12-01T12:00:00Z",
     }
+
+
+def test_a_lifecycle_cursor_in_the_future_is_refused_before_any_request():
+    """It would make every later walk ask for entries created after it and skip them all."""
+    stub = ListingStub([entry(1, "project", 1)])
+    saved = with_lifecycle(dump_state({}), {"trash": TableState(cursor="2062-01-01T00:00:00Z")})
+    with pytest.raises(StateError, match="'lifecycle.trash.cursor'"):
+        ProjectLifecycle(settings(), stub, saved, {}, NOW)
+    assert stub.calls == []
