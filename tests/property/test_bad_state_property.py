@@ -18,9 +18,11 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 from typing import Callable
 
 import pytest
+import secret_scan
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sync_scenarios import TABLES
@@ -169,6 +171,7 @@ def test_bad_state_is_refused_or_fully_reread(bad, initial_sync_days, tmp_path_f
             assert sim.stats()["requests"] == 0, description
             assert runner.saved_state() == corrupted, description
             assert TOKEN not in message + result.output
+            _scan_and_remove(project)
             return
         runner.run(configuration)
         problems = []
@@ -183,3 +186,10 @@ def test_bad_state_is_refused_or_fully_reread(bad, initial_sync_days, tmp_path_f
             actual = [row for row in read_table(project, table) if int(row["id"]) in wanted]
             problems += mismatches(table, actual, truth)
         assert not problems, f"state edit {description} skipped rows:\n" + "\n".join(problems)
+        _scan_and_remove(project)
+
+
+def _scan_and_remove(project: str) -> None:
+    """No secret in the files the runs left; then free the disk (long runs make thousands)."""
+    assert secret_scan.scan_directory(project) == []
+    shutil.rmtree(project, ignore_errors=True)
