@@ -18,7 +18,6 @@ from fivetran_connector_sdk import Operations as op
 
 from .health import SyncHealth
 from .lifecycle import ProjectLifecycle
-from .checkpoints import CHECKPOINT_EVERY_ROWS, CHECKPOINT_EVERY_SECONDS, CheckpointCadence
 from .pagination import Page, StaleLinkError, first_request, iter_pages
 from .prefetch import CONCURRENCY, sync_concurrently
 from .progress import SyncProgress, TableProgress
@@ -59,46 +58,15 @@ def run_sync(
     now: Callable[[], datetime] = utc_now,
     emitter: Emitter | None = None,
     concurrency: int = CONCURRENCY,
-    checkpoint_every_rows: int = CHECKPOINT_EVERY_ROWS,
-    checkpoint_every_seconds: float = CHECKPOINT_EVERY_SECONDS,
-) -> dict:
-    """Sync every configured table; returns the final state (already checkpointed).
-
-    A resumable state is computed after every page; it is committed with ``op.checkpoint``
-    every ``checkpoint_every_rows`` rows or ``checkpoint_every_seconds`` seconds, at the end,
-    and before a failure propagates (checkpoints.py explains why not after every page).
-    """
-    emitter = emitter or Emitter()
-    cadence = CheckpointCadence(
-        emitter, every_rows=checkpoint_every_rows, every_seconds=checkpoint_every_seconds
-    )
-    paced = replace(emitter, upsert=cadence.upsert, checkpoint=cadence.checkpoint)
-    try:
-        final_state = _sync_tables(
-            settings, saved_state, client, now=now, emitter=paced, concurrency=concurrency
-        )
-    except Exception:
-        cadence.flush_after_failure()
-        raise
-    cadence.flush()
-    return final_state
-
-
-def _sync_tables(
-    settings: Any,
-    saved_state: Mapping | None,
-    client: Any,
-    *,
-    now: Callable[[], datetime],
-    emitter: Emitter,
-    concurrency: int,
 ) -> dict:
     """Sync every configured table through ``emitter``; returns the final state.
 
-    The saved state is validated before the first request, so an unusable state fails fast
-    with instructions (see state.py). Tables not configured this time keep their state.
-    Tables are fetched concurrently on background threads (prefetch.py) while this thread
-    upserts and checkpoints; ``concurrency=1`` fetches one table at a time.
+    Every page is upserted and then checkpointed with the whole state, so a run that dies
+    anywhere resumes from the last page it wrote. The saved state is validated before the
+    first request, so an unusable state fails fast with instructions (see state.py). Tables
+    not configured this time keep their state. Tables are fetched concurrently on background
+    threads (prefetch.py) while this thread upserts and checkpoints; ``concurrency=1`` fetches
+    one table at a time.
     """
     tables = load_state(saved_state)
     emitter = emitter or Emitter()

@@ -60,10 +60,10 @@ def test_concurrent_sync_lands_the_ground_truth_with_tables_interleaved(make_sim
     for table in TABLES:
         rows = len(sim.ground_truth(table))
         assert len(api_requests(sim, table)) == max(1, math.ceil(rows / 50)), table
-    # Checkpoints are committed at a cadence, not after each of the ~70 pages, yet the final
-    # state is complete.
+    # A checkpoint after every page (plus the health rows and the archive/trash walks), and
+    # the final state is complete.
     pages = sum(len(api_requests(sim, table)) for table in TABLES)
-    assert 1 <= result.counts["Checkpoints"] < pages
+    assert result.counts["Checkpoints"] >= pages
     assert all(result.state["tables"][table]["walk"] is None for table in TABLES)
     assert "Fetching 3 tables concurrently" in result.output
 

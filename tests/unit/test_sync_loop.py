@@ -150,7 +150,7 @@ def test_links_refused_every_time_still_finish_by_splitting_the_second():
 def test_checkpoint_after_every_page_and_a_final_one_per_table():
     api = StubApi(rows_at(T1, range(1, 6)))
     emitter, upserts, checkpoints = recorder()
-    run_sync(settings(), {}, api, emitter=emitter, checkpoint_every_rows=0)
+    run_sync(settings(), {}, api, emitter=emitter)
     # Pages of 2, 2 and 1 rows, then the one committing the table's sync_health row.
     assert len(checkpoints) == 4
     assert checkpoints[0]["tables"]["products"]["walk"]["position"] == T1
