@@ -149,8 +149,11 @@ class SyncProgress:
     def started(self, tables: tuple[str, ...]) -> None:
         log.info(f"Xurrent sync starting for tables: {', '.join(tables)}")
 
-    def table(self, table: str) -> TableProgress:
-        return TableProgress(table, self.client, monotonic=self.monotonic)
+    def table(self, table: str, client: Any = None) -> TableProgress:
+        """Progress of one table, counted on ``client``: pass the table's own view of the
+        client (health.TableClient) so that tables fetched concurrently are not credited with
+        each other's requests."""
+        return TableProgress(table, client or self.client, monotonic=self.monotonic)
 
     def table_finished(self, summary: dict) -> None:
         self.tables.append(summary)

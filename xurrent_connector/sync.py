@@ -84,7 +84,8 @@ def run_sync(
     table_syncs = []
     for name in settings.tables:
         table_client = health.client_for(name, client)
-        table_sync = TableSync(TABLES[name], settings, table_client, emitter, progress.table(name))
+        table_progress = progress.table(name, table_client)
+        table_sync = TableSync(TABLES[name], settings, table_client, emitter, table_progress)
         table_sync.begin(tables, started)
         table_syncs.append(table_sync)
 

@@ -9,6 +9,7 @@ fake one so backoff costs no time) and therefore drives ``run_sync`` directly.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import fields, replace
 
 from fivetran_connector_sdk_common.logger import Logging
@@ -66,6 +67,18 @@ def test_concurrent_sync_lands_the_ground_truth_with_tables_interleaved(make_sim
     assert result.counts["Checkpoints"] >= pages
     assert all(result.state["tables"][table]["walk"] is None for table in TABLES)
     assert "Fetching 3 tables concurrently" in result.output
+
+
+def test_each_tables_progress_counts_only_its_own_requests(make_sim, runner):
+    """With tables fetched at the same time, a table's summary line must not be credited with
+    the other tables' requests (as it would be if it read the shared client's totals)."""
+    sim = make_sim(scale="small", latency_ms=2)
+    result = runner.run(configuration_for(sim, max_records_per_page=50))
+    assert interleaved(sim)
+    for table in TABLES:
+        match = re.search(rf"{table}: done, \d+ rows in \d+ pages, (\d+) requests", result.output)
+        assert match, f"no summary line for {table}"
+        assert int(match.group(1)) == len(api_requests(sim, table)), table
 
 
 def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss(make_sim, runner):
