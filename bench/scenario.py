@@ -327,8 +327,19 @@ def phase_report(
     traffic: dict,
     rows_by_table: dict[str, int],
     options: BenchOptions,
+    listing_entries: dict[str, int] | None = None,
 ) -> dict:
-    """Combine the child's result and the simulator's counts into the phase's figures."""
+    """Combine the child's result and the simulator's counts into the phase's figures.
+
+    ``listing_entries`` counts what the archive and trash listings hold for this sync (the
+    project lifecycle reads them after the tables); each needs at least one request, so
+    they belong in the total floor, or a connector could hide wasted requests there.
+    """
+    listing_floor = {
+        name: metrics.request_floor(entries, options.page_size)
+        for name, entries in (listing_entries or {}).items()
+        if name in traffic["tables"]
+    }
     concurrency = child.get("concurrency_reported") or 1
     wall = child.get("wall_seconds")
     run_end = None
@@ -363,7 +374,8 @@ def phase_report(
         concurrency=concurrency,
         rate_limited=options.rate_limit,
         page_size=options.page_size,
-        floor=sum(tables[table]["request_floor"] for table in TABLES),
+        floor=sum(tables[table]["request_floor"] for table in TABLES)
+        + sum(listing_floor.values()),
     )
     total["server_seconds"] = sum(
         bucket["server_seconds"] for bucket in traffic["tables"].values()
@@ -469,7 +481,11 @@ def run_scenario(options: BenchOptions, log_dir: Path, profile: bool = False) ->
         traffic = requests_by_table(simulator, clock)
         stored = warehouse_rows(workspace.project_dir)
         rows_by_table = {table: len(stored.get(table, {}).get("ids", [])) for table in TABLES}
-        full = phase_report("full", child, traffic, rows_by_table, options)
+        listings = {
+            "archive": len(simulator.archived_ids()),
+            "trash": len(simulator.trashed_ids()),
+        }
+        full = phase_report("full", child, traffic, rows_by_table, options, listings)
         full["correctness"] = _full_correctness(truth, stored)
         full["simulator_stats"] = simulator.stats()
         if profile:
@@ -501,7 +517,11 @@ def run_scenario(options: BenchOptions, log_dir: Path, profile: bool = False) ->
             rows_by_table = {
                 table: len(stored.get(table, {}).get("synced_ids") or []) for table in TABLES
             }
-            incremental = phase_report("incremental", child, traffic, rows_by_table, options)
+            # Nothing moved to the archive or trash since the full sync: one request each.
+            listings = {"archive": 0, "trash": 0}
+            incremental = phase_report(
+                "incremental", child, traffic, rows_by_table, options, listings
+            )
             incremental["changed_rows"] = {table: len(ids) for table, ids in changed.items()}
             incremental["correctness"] = _incremental_correctness(changed, stored)
             incremental["simulator_stats"] = simulator.stats()
