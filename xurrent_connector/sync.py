@@ -18,7 +18,7 @@ from fivetran_connector_sdk import Operations as op
 
 from .health import SyncHealth
 from .lifecycle import ProjectLifecycle
-from .pagination import Page, StaleLinkError, first_request, iter_pages
+from .pagination import Page, first_request, iter_pages
 from .prefetch import CONCURRENCY, sync_concurrently
 from .progress import SyncProgress, TableProgress
 from .state import (
@@ -118,12 +118,6 @@ class TableSync:
         self.emitter = emitter
         self.progress = progress
 
-    def run(self, tables: dict[str, TableState], now: datetime) -> dict:
-        """The whole table sync on the calling thread, without prefetching."""
-        self.begin(tables, now)
-        self._walk_until_complete(tables)
-        return self.finish(tables)
-
     def begin(self, tables: dict[str, TableState], now: datetime) -> None:
         """Plan this table's sync (resume, incremental or initial) into ``tables``."""
         name = self.spec.name
@@ -181,14 +175,6 @@ class TableSync:
             restarted.query.describe(), "the API refused the next link (HTTP 400)"
         )
 
-    def _walk_until_complete(self, tables: dict[str, TableState]) -> None:
-        while self.has_walk(tables):
-            try:
-                for page in self.current_walk_pages(tables)():
-                    self._consume(tables, page)
-            except StaleLinkError:
-                self.restart_stale_walk(tables)
-
     def _params(self, walk) -> dict:
         """Query parameters of every page of ``walk``."""
         return first_request(
@@ -196,9 +182,6 @@ class TableSync:
         )
 
     def consume_page(self, tables: dict[str, TableState], page: Page) -> None:
-        self._consume(tables, page)
-
-    def _consume(self, tables: dict[str, TableState], page) -> None:
         """Upsert one page, advance the table's state and commit both with a checkpoint."""
         name = self.spec.name
         upsert, flatten = self.emitter.upsert, self.spec.flatten
