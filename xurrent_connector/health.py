@@ -13,7 +13,7 @@ How the figures are gathered, so that they stay right when tables sync concurren
 * **Rows** are observed on the consume side: ``SyncHealth.wrap`` wraps the emitter's ``upsert``
   so every flattened row that reached ``op.upsert`` feeds its table's accumulator
   (``TableHealth``), and wraps ``checkpoint`` so every checkpoint also carries the small
-  persistent part of this module's state (the organization id filter below).
+  persistent part of this module's state (the organization id set below).
 * **Rows are emitted** with ``op.upsert`` when a table finishes (``SyncHealth.table_finished``),
   then a checkpoint. A table that fails gets a row too (``status = 'failed'`` and the error),
   followed by a checkpoint of the state it reached, so the row survives the failed sync (the SDK
@@ -26,24 +26,24 @@ here: they are flow control the client waits out on its own budget, reported in
 
 Dangling organization references: a reference (organization ``parent``, project ``customer``,
 product ``supplier`` and ``financial_owner``) counts when its id is not in the set of
-organization ids this connector has ever synced. That set lives in the state as a Bloom filter
-(``OrgIdFilter``: 2**18 bits = 32 KiB, 3 hashes, zlib + base64: at most ~44 KB, a few hundred
-bytes for small accounts). A Bloom filter has no false negatives, only false positives (an
-unknown id that looks known), so the count is a **lower bound**; the row carries the estimated
-false-positive rate (``fill ** 3``: about 0.1 % at 10k organizations, 8 % at 50k, 32 % at 100k).
-A reference to an id not (yet) known is kept as pending (bounded) and judged when the table's
-row is emitted, so an organization synced later in the same sync (a parent after its child, or
-organizations finishing after products once tables run concurrently) is not counted; the rows of
-products and projects wait for organizations to finish when both sync in the same run. The
-figure is NULL when it would overstate: when organizations were synced before this feature
-existed (the filter misses them) or have never been synced at all.
+organization ids this connector has ever synced. That set is exact (``OrgIdSet``): a Python set
+in memory; in the state the sorted ids delta-encoded as varints, zlib + base64 (a few dozen
+bytes for 10,000 consecutive ids, about 22 KB for 10,000 ids spread over ten million), encoded
+again only after it changed. It is bounded: past ``MAX_TRACKED_ORG_IDS`` (200,000) ids it stops
+tracking and the figure is NULL from then on. A reference to an id not (yet) known is kept as
+pending (bounded) and judged when the table's row is emitted, so an organization synced later in
+the same sync (a parent after its child, or organizations finishing after products once tables
+run concurrently) is not counted; the rows of products and projects wait for organizations to
+finish when both sync in the same run. The figure is NULL when it would overstate: when
+organizations were synced before this feature existed (the set misses them), when the saved set
+is unusable (damaged, or the Bloom filter of earlier versions) and organizations were synced
+before, past the bound, or when organizations have never been synced at all.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import inspect
 import threading
 import time
@@ -53,7 +53,7 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from fivetran_connector_sdk import Logging as log
 
@@ -72,6 +72,9 @@ ORGANIZATIONS = "organizations"
 #: to further unknown ids are not counted (the figure stays a lower bound) instead of letting
 #: memory grow with the data.
 MAX_PENDING_ORG_IDS = 10_000
+#: Organization ids kept in the state at most (20 times the 10,000 the business expects): past
+#: that the set stops tracking and dangling_org_refs is NULL, so the state stays small.
+MAX_TRACKED_ORG_IDS = 200_000
 
 
 # --- what is measured per table -----------------------------------------------------------------
@@ -148,7 +151,6 @@ HEALTH_COLUMNS: dict[str, Any] = {
     "cursor_reached": "UTC_DATETIME",
     **{column: "DOUBLE" for column in SHARE_COLUMNS},
     "dangling_org_refs": "LONG",
-    "dangling_org_refs_fp_rate": "DOUBLE",
     "status_distribution": "JSON",
     "shortfalls": "JSON",
 }
@@ -172,90 +174,192 @@ def _present(value: Any) -> bool:
     return value is not None and (type(value) is not str or bool(value.strip()))
 
 
-# --- the organization id filter -----------------------------------------------------------------
+# --- the set of synced organization ids ---------------------------------------------------------
 
 
-class OrgIdFilter:
-    """A Bloom filter of every organization id the connector has synced, kept in the state.
+class OrgIdSet:
+    """Every organization id the connector has synced, exactly, kept in the state.
 
-    A set of ids would grow with the account (and the state is sent with every checkpoint); the
-    filter has a fixed size and never says "unknown" for a known id, so a count of references
-    to unknown ids is a lower bound. ``complete`` is False when organizations were synced before
-    the filter existed: then it misses ids and a count would overstate, so none is reported.
+    In memory a set of ints. In the state (``to_state``): the ids sorted, as the differences
+    between neighbours (the first from 0) written as unsigned LEB128 varints, zlib-compressed,
+    base64. Ids synced in order are mostly 1 apart, one byte each that compresses to almost
+    nothing; random ids cost about log2(range / count) / 8 + 1 bytes each before compression.
+
+    Bounded: past ``MAX_TRACKED_ORG_IDS`` ids the set stops tracking, drops what it holds and is
+    marked incomplete (so is the state, for later syncs). ``complete`` is False also when
+    organizations were synced before ids were tracked. An incomplete set misses ids, so a count
+    of references to unknown ids would overstate: none is reported.
     """
 
-    SCHEME = "bloom-blake2b-v1"
-    BITS = 1 << 18
-    HASHES = 3
+    SCHEME = "idset-delta-v1"
 
-    def __init__(self, bits: bytes | None = None, *, complete: bool = True):
-        self._bits = bytearray(bits) if bits is not None else bytearray(self.BITS // 8)
-        if len(self._bits) != self.BITS // 8:
-            raise ValueError("organization id filter has the wrong size")
-        self._set_bits = int.from_bytes(self._bits, "big").bit_count()
-        self.complete = complete
+    def __init__(
+        self, ids: Iterable[int] = (), *, complete: bool = True, overflowed: bool = False
+    ):
+        self._ids: set[int] = set() if overflowed else set(ids)
+        if any(type(org_id) is not int or org_id < 0 for org_id in self._ids):
+            raise ValueError("organization ids must be non-negative integers")
+        self.complete = complete and not overflowed
+        self.overflowed = overflowed
+        # The ids in order as of the last encoding plus those added since: re-sorting is then
+        # a merge of two runs, not a full sort, when a page of organizations added a few ids.
+        self._sorted: list[int] = sorted(self._ids)
+        self._added: list[int] = []
         self._encoded: dict | None = None
+        self._unusable_logged = False
+        self._lock = threading.Lock()  # rows are consumed on one thread; this keeps it safe
+        if len(self._ids) > MAX_TRACKED_ORG_IDS:
+            self._overflow()
 
-    def _positions(self, org_id: Any) -> Iterator[int]:
-        # A keyed-free, process-independent hash: Python's hash() differs between runs.
-        digest = hashlib.blake2b(str(int(org_id)).encode(), digest_size=16).digest()
-        first, step = int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big") | 1
-        return ((first + index * step) % self.BITS for index in range(self.HASHES))
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @staticmethod
+    def _as_id(org_id: Any) -> int | None:
+        """The id as a non-negative int; None when it is not one (bools are not ids)."""
+        if isinstance(org_id, bool):
+            return None
+        try:
+            value = int(org_id)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if value < 0 or (isinstance(org_id, float) and value != org_id):
+            return None
+        return value
 
     def add(self, org_id: Any) -> None:
-        if org_id is None:
+        if org_id is None or self.overflowed:
             return
-        for position in self._positions(org_id):
-            byte, mask = position >> 3, 1 << (position & 7)
-            if not self._bits[byte] & mask:
-                self._bits[byte] |= mask
-                self._set_bits += 1
+        value = self._as_id(org_id)
+        with self._lock:
+            if value is None:
+                self._mark_incomplete(
+                    f"an organization id is not a non-negative integer: {str(org_id)[:40]!r}"
+                )
+            elif value in self._ids or self.overflowed:
+                return
+            elif len(self._ids) >= MAX_TRACKED_ORG_IDS:
+                self._overflow()
+            else:
+                self._ids.add(value)
+                self._added.append(value)
                 self._encoded = None
 
-    def __contains__(self, org_id: Any) -> bool:
-        return all(
-            self._bits[position >> 3] & (1 << (position & 7))
-            for position in self._positions(org_id)
+    def _overflow(self) -> None:
+        log.warning(
+            f"{HEALTH_TABLE}: more than {MAX_TRACKED_ORG_IDS} organizations synced; their ids "
+            "are no longer tracked (to keep the connection state small) and dangling_org_refs "
+            "stays NULL"
         )
+        self._ids, self._sorted, self._added = set(), [], []
+        self.overflowed = True
+        self.complete = False
+        self._encoded = None
 
-    @property
-    def false_positive_rate(self) -> float:
-        """Chance that an id never added looks known: (share of bits set) ** hashes."""
-        return (self._set_bits / self.BITS) ** self.HASHES
+    def _mark_incomplete(self, reason: str) -> None:
+        if not self._unusable_logged:
+            self._unusable_logged = True
+            log.warning(f"{HEALTH_TABLE}: {reason}; dangling_org_refs stays NULL")
+        if self.complete:
+            self.complete = False
+            self._encoded = None
+
+    def __contains__(self, org_id: Any) -> bool:
+        value = self._as_id(org_id)
+        return value is not None and value in self._ids
 
     def to_state(self) -> dict:
-        """JSON form; re-encoded only after a change (checkpoints run after every page)."""
+        """JSON form; encoded only after a change (checkpoints run after every page)."""
+        with self._lock:
+            return self._encode()
+
+    def _encode(self) -> dict:
         if self._encoded is None:
-            packed = base64.b64encode(zlib.compress(bytes(self._bits), 9)).decode("ascii")
+            if self._added:
+                self._sorted += self._added
+                self._sorted.sort()
+                self._added = []
+            ids = self._sorted
+            packed = base64.b64encode(zlib.compress(_delta_varints(ids), 9)).decode("ascii")
             self._encoded = {
                 "scheme": self.SCHEME,
-                "bits": self.BITS,
-                "hashes": self.HASHES,
+                "count": len(ids),
                 "complete": self.complete,
+                "overflowed": self.overflowed,
                 "data": packed,
             }
         return self._encoded
 
     @classmethod
-    def from_state(cls, data: Any) -> "OrgIdFilter":
+    def from_state(cls, data: Any) -> "OrgIdSet":
         """Decode ``to_state`` output; ValueError when it is not this scheme or is damaged."""
         if not isinstance(data, Mapping):
             raise ValueError("not an object")
-        expected = {"scheme": cls.SCHEME, "bits": cls.BITS, "hashes": cls.HASHES}
-        if any(data.get(key) != value for key, value in expected.items()):
-            raise ValueError("another filter scheme or size")
+        if data.get("scheme") != cls.SCHEME:
+            raise ValueError(f"another scheme ({str(data.get('scheme'))[:40]!r})")
+        count = data.get("count")
+        if type(count) is not int or not 0 <= count <= MAX_TRACKED_ORG_IDS:
+            raise ValueError("bad id count")
+        if not isinstance(data.get("data"), str):
+            raise ValueError("no id data")
+        # Ids up to 2**63 take at most 10 varint bytes: refuse to inflate anything larger.
+        limit = count * 10
         try:
-            bits = zlib.decompress(base64.b64decode(str(data.get("data")), validate=True))
+            inflater = zlib.decompressobj()
+            raw = inflater.decompress(base64.b64decode(data["data"], validate=True), limit + 1)
         except (binascii.Error, zlib.error, ValueError):
-            raise ValueError("undecodable filter data") from None
-        return cls(bits, complete=data.get("complete") is True)
+            raise ValueError("undecodable id data") from None
+        if len(raw) > limit or inflater.unconsumed_tail or not inflater.eof:
+            raise ValueError("id data does not match its count")
+        ids = _from_delta_varints(raw)
+        if len(ids) != count:
+            raise ValueError("id data does not match its count")
+        return cls(
+            ids, complete=data.get("complete") is True, overflowed=data.get("overflowed") is True
+        )
 
 
-def load_org_filter(saved_state: Any) -> OrgIdFilter:
-    """The filter saved in the state, or a new one that knows whether it can be complete.
+def _delta_varints(sorted_ids: list[int]) -> bytes:
+    """Sorted unique non-negative ids as LEB128 varints of their differences (first from 0)."""
+    out = bytearray()
+    append = out.append
+    previous = 0
+    for org_id in sorted_ids:
+        delta, previous = org_id - previous, org_id
+        while delta > 0x7F:
+            append((delta & 0x7F) | 0x80)
+            delta >>= 7
+        append(delta)
+    return bytes(out)
 
-    Never fails the sync: a damaged filter is replaced (and marked incomplete when
-    organizations were already synced, so no overstated figure is reported).
+
+def _from_delta_varints(raw: bytes) -> list[int]:
+    """Inverse of ``_delta_varints``; ValueError on a truncated varint or a repeated id."""
+    ids: list[int] = []
+    previous, delta, shift = 0, 0, 0
+    for byte in raw:
+        delta |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+            if shift > 63:
+                raise ValueError("id data holds an oversized number")
+            continue
+        if ids and delta == 0:
+            raise ValueError("id data repeats an id")
+        previous += delta
+        ids.append(previous)
+        delta, shift = 0, 0
+    if shift:
+        raise ValueError("id data ends inside a number")
+    return ids
+
+
+def load_org_ids(saved_state: Any) -> OrgIdSet:
+    """The id set saved in the state, or a new one that knows whether it can be complete.
+
+    Never fails the sync: a damaged set, or one saved in another scheme (the Bloom filter of
+    earlier versions), is replaced by a new one, marked incomplete when organizations were
+    already synced, so no overstated figure is reported.
     """
     saved = saved_state if isinstance(saved_state, Mapping) else {}
     tables = saved.get("tables")
@@ -266,18 +370,30 @@ def load_org_filter(saved_state: Any) -> OrgIdFilter:
     health = saved.get(STATE_KEY)
     if isinstance(health, Mapping) and "organization_ids" in health:
         try:
-            return OrgIdFilter.from_state(health["organization_ids"])
+            loaded = OrgIdSet.from_state(health["organization_ids"])
         except ValueError as error:
             log.warning(
-                f"{HEALTH_TABLE}: the saved organization id filter is unusable ({error}); "
+                f"{HEALTH_TABLE}: the saved organization id set is unusable ({error}); "
                 "starting a new one"
+                + (
+                    "; dangling_org_refs stays NULL until organizations are re-synced"
+                    if synced_before
+                    else ""
+                )
             )
+        else:
+            if loaded.overflowed:
+                log.info(
+                    f"{HEALTH_TABLE}: more than {MAX_TRACKED_ORG_IDS} organizations were "
+                    "synced, so their ids are not tracked; dangling_org_refs stays NULL"
+                )
+            return loaded
     elif synced_before:
         log.info(
             f"{HEALTH_TABLE}: organizations were synced before ids were tracked; "
             "dangling_org_refs stays NULL until the organizations table is re-synced"
         )
-    return OrgIdFilter(complete=not synced_before)
+    return OrgIdSet(complete=not synced_before)
 
 
 # --- per-table accumulation ---------------------------------------------------------------------
@@ -301,7 +417,7 @@ class TableHealth:
         self.error: str | None = None
         self.cursor_reached: str | None = None
 
-    def add_row(self, row: Mapping, known_orgs: OrgIdFilter) -> None:
+    def add_row(self, row: Mapping, known_orgs: OrgIdSet) -> None:
         """Account for one flattened row that was upserted."""
         self.rows += 1
         for share in self.spec.shares:
@@ -309,8 +425,8 @@ class TableHealth:
                 self.present[share.column] += 1
         for column in self.spec.org_references:
             org_id = row.get(column)
-            if org_id is None or org_id in known_orgs:
-                continue
+            if org_id is None or not known_orgs.complete or org_id in known_orgs:
+                continue  # an incomplete set reports no figure: nothing to remember
             if org_id in self.pending_org_refs or len(self.pending_org_refs) < MAX_PENDING_ORG_IDS:
                 self.pending_org_refs[org_id] += 1
             else:
@@ -341,7 +457,7 @@ class TableHealth:
             and shares[share.column] < share.minimum
         ]
 
-    def dangling_org_refs(self, known_orgs: OrgIdFilter, reportable: bool) -> int | None:
+    def dangling_org_refs(self, known_orgs: OrgIdSet, reportable: bool) -> int | None:
         if not self.spec.org_references or not reportable:
             return None
         return sum(
@@ -378,9 +494,6 @@ class TableHealth:
             **{column: None for column in SHARE_COLUMNS},
             **self.shares(),
             "dangling_org_refs": dangling,
-            "dangling_org_refs_fp_rate": (
-                None if dangling is None else known_orgs.false_positive_rate
-            ),
             "status_distribution": (
                 dict(self.distribution) if self.spec.distribution_of is not None else None
             ),
@@ -473,7 +586,7 @@ class SyncHealth:
         # sync_started_at column orders them.
         self.sync_id = sync_id or str(uuid.uuid4())
         self.tables_in_sync = tuple(tables)
-        self.org_filter = load_org_filter(saved_state)
+        self.org_ids = load_org_ids(saved_state)
         self._orgs_ever_synced = self._org_cursor_saved(saved_state)
         self._tables: dict[str, TableHealth] = {}
         self._waiting: list[TableHealth] = []  # finished, waiting for organizations
@@ -506,7 +619,7 @@ class SyncHealth:
         return TableClient(client, self.table(table).stats)
 
     def state_with_health(self, state: Mapping) -> dict:
-        return {**state, STATE_KEY: {"organization_ids": self.org_filter.to_state()}}
+        return {**state, STATE_KEY: {"organization_ids": self.org_ids.to_state()}}
 
     def checkpoint(self, state: Mapping) -> None:
         self._checkpoint(self.state_with_health(state))
@@ -517,8 +630,8 @@ class SyncHealth:
         if health is None:
             return
         if table == ORGANIZATIONS:
-            self.org_filter.add(row.get("id"))
-        health.add_row(row, self.org_filter)
+            self.org_ids.add(row.get("id"))
+        health.add_row(row, self.org_ids)
 
     # -- table ends
 
@@ -592,8 +705,8 @@ class SyncHealth:
             self.checkpoint(state)
 
     def _emit(self, health: TableHealth) -> None:
-        reportable = self.org_filter.complete and self._orgs_ever_synced
-        row = health.to_row(self.sync_id, self.sync_started_at, self.org_filter, reportable)
+        reportable = self.org_ids.complete and self._orgs_ever_synced
+        row = health.to_row(self.sync_id, self.sync_started_at, self.org_ids, reportable)
         self._upsert(HEALTH_TABLE, row)
         for share, value in health.shortfalls():
             log.warning(

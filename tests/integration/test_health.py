@@ -164,7 +164,7 @@ def test_clean_sync_health_rows_equal_the_simulators_figures(make_sim, runner):
     assert rows["organizations"]["category_share"] is None
     # The simulator generates a few references to organizations that do not exist.
     assert rows["products"]["dangling_org_refs"] > 0
-    assert 0 <= rows["products"]["dangling_org_refs_fp_rate"] < 1e-6
+    assert "dangling_org_refs_fp_rate" not in rows["products"]
 
 
 # --- faults -------------------------------------------------------------------------------------
@@ -243,10 +243,10 @@ def test_a_failing_table_still_records_its_row_and_the_finished_tables(make_sim,
     )
 
 
-# --- dangling references and the organization id filter ----------------------------------------
+# --- dangling references and the organization id set -------------------------------------------
 
 
-def test_dangling_references_use_the_filter_saved_in_the_state(make_sim, runner):
+def test_dangling_references_use_the_id_set_saved_in_the_state(make_sim, runner):
     sim = make_sim(products=300)
     configuration = configuration_for(sim)
     first = runner.run(configuration)
@@ -256,7 +256,7 @@ def test_dangling_references_use_the_filter_saved_in_the_state(make_sim, runner)
     )
 
     # Next sync: organizations have nothing new, so every organization id the check needs
-    # comes from the filter in the state. Re-read products include dangling ones.
+    # comes from the id set in the state. Re-read products include dangling ones.
     dangling_ids = [
         record["id"] for record in products if dangling_in(sim, [record], REFERENCES["products"])
     ]
@@ -282,15 +282,20 @@ def test_dangling_references_use_the_filter_saved_in_the_state(make_sim, runner)
     assert rows["organizations"]["dangling_org_refs"] == 0
 
 
-def test_state_stays_small_and_carries_the_filter(make_sim, runner):
+def test_state_stays_small_and_carries_the_exact_id_set(make_sim, runner):
     sim = make_sim(organizations=600, products=100)
     result = runner.run(configuration_for(sim))
-    state_text = json.dumps(result.state)
-    assert result.state["health"]["organization_ids"]["complete"] is True
-    assert len(state_text) < 20_000
+    saved = result.state["health"]["organization_ids"]
+    assert saved["scheme"] == "idset-delta-v1" and saved["complete"] is True
+    assert saved["count"] == 600
+    assert len(json.dumps(saved)) < 2_000
+    assert len(json.dumps(result.state)) < 20_000
     rows = last_sync(health_rows(runner))
     assert rows["organizations"]["rows_upserted"] == 600
-    assert 0 < rows["products"]["dangling_org_refs_fp_rate"] < 1e-4
+    products = sim.ground_truth("products")
+    assert rows["products"]["dangling_org_refs"] == dangling_in(
+        sim, products, REFERENCES["products"]
+    )
 
 
 # --- shortfall warnings -------------------------------------------------------------------------

@@ -1,10 +1,13 @@
-"""health.py in isolation: the organization id filter, the accumulator, the recorder's
+"""health.py in isolation: the organization id set, the accumulator, the recorder's
 ordering and failure rules, and per-table request attribution over real HTTP."""
 
 from __future__ import annotations
 
+import base64
 import json
+import random
 import threading
+import zlib
 from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 
@@ -15,10 +18,11 @@ from xurrent_testkit import ACCOUNT, TOKEN, api_requests
 from xurrent_connector import health as health_module
 from xurrent_connector.health import (
     HEALTH_TABLE,
-    OrgIdFilter,
+    OrgIdSet,
     SyncHealth,
     TableClient,
-    load_org_filter,
+    health_schema,
+    load_org_ids,
 )
 from xurrent_connector.http import ClientStats, XurrentClient
 from xurrent_connector.redact import register_secret
@@ -36,49 +40,6 @@ def quiet_logs():
     Logging.LOG_LEVEL = Logging.Level.SEVERE
     yield
     Logging.LOG_LEVEL = previous
-
-
-# --- the filter ---------------------------------------------------------------------------------
-
-
-def test_filter_has_no_false_negatives_and_the_false_positive_rate_it_reports():
-    org_filter = OrgIdFilter()
-    known = range(1, 100_001)
-    for org_id in known:
-        org_filter.add(org_id)
-    assert all(org_id in org_filter for org_id in known)
-    absent = range(10_000_001, 10_020_001)
-    measured = sum(org_id in org_filter for org_id in absent) / len(absent)
-    assert 0.25 < org_filter.false_positive_rate < 0.35  # the documented ~32 % at 100k
-    assert measured == pytest.approx(org_filter.false_positive_rate, rel=0.1)
-
-
-def test_filter_state_is_bounded_and_round_trips():
-    small = OrgIdFilter()
-    for org_id in range(1000, 1200):
-        small.add(org_id)
-    assert len(json.dumps(small.to_state())) < 3_000
-    full = OrgIdFilter()
-    for org_id in range(0, 300_000, 3):
-        full.add(org_id)
-    encoded = json.dumps(full.to_state())
-    assert len(encoded) <= 45_000  # 32 KiB of bits, base64: the worst case
-    loaded = OrgIdFilter.from_state(json.loads(encoded))
-    assert loaded.complete is True
-    assert all(org_id in loaded for org_id in range(0, 300_000, 3))
-    assert loaded.false_positive_rate == full.false_positive_rate
-
-
-def test_filter_loading_never_fails_and_never_overstates():
-    assert load_org_filter({}).complete is True
-    synced = {"version": 1, "tables": {"organizations": {"cursor": "2026-01-01T00:00:00Z"}}}
-    # Organizations synced before ids were tracked: the filter would miss them.
-    assert load_org_filter(synced).complete is False
-    damaged = dict(synced, health={"organization_ids": {"scheme": "bloom-blake2b-v1"}})
-    assert load_org_filter(damaged).complete is False
-    other_size = dict(synced, health={"organization_ids": dict(OrgIdFilter().to_state())})
-    other_size["health"]["organization_ids"]["bits"] = 1024
-    assert load_org_filter(other_size).complete is False
 
 
 # --- the recorder -------------------------------------------------------------------------------
@@ -181,6 +142,212 @@ def test_shortfalls_are_logged_with_figure_and_threshold(monkeypatch):
     assert row["shortfalls"] == ["status_share < 90%", "customer_share < 90%"]
     assert any("projects status_share is 80.00%" in w and "90%" in w for w in warnings)
     assert any("projects customer_share is 0.00%" in w for w in warnings)
+
+
+# --- the organization id set --------------------------------------------------------------------
+
+
+def old_bloom_state():
+    """What earlier versions saved: a Bloom filter of 2**18 bits."""
+    bits = base64.b64encode(zlib.compress(bytes(1 << 15), 9)).decode("ascii")
+    return {
+        "scheme": "bloom-blake2b-v1",
+        "bits": 1 << 18,
+        "hashes": 3,
+        "complete": True,
+        "data": bits,
+    }
+
+
+SYNCED = {"version": 1, "tables": {"organizations": {"cursor": "2026-01-01T00:00:00Z"}}}
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [],
+        [0],
+        list(range(1, 10_001)),
+        random.Random(1).sample(range(1, 10_000_001), 10_000),
+        [1, 127, 128, 16_383, 16_384, 2**31, 2**53 + 1, 2**62],
+    ],
+    ids=["empty", "zero", "contiguous", "uniform", "varint-edges"],
+)
+def test_id_set_round_trips_exactly(ids):
+    original = OrgIdSet()
+    for org_id in ids:
+        original.add(org_id)
+    state = json.loads(json.dumps(original.to_state()))
+    assert state["scheme"] == "idset-delta-v1" and state["count"] == len(set(ids))
+    loaded = OrgIdSet.from_state(state)
+    assert loaded._ids == set(ids) and loaded.complete is True
+    assert loaded.to_state() == state
+
+
+def test_id_set_has_no_false_positives_or_negatives():
+    known = random.Random(2).sample(range(1, 10_000_001), 100_000)
+    id_set = OrgIdSet.from_state(OrgIdSet(known).to_state())
+    assert all(org_id in id_set for org_id in known)
+    known_set = set(known)
+    absent = [org_id for org_id in range(1, 400_001) if org_id not in known_set]
+    assert not any(org_id in id_set for org_id in absent)
+    assert "7" not in OrgIdSet() and None not in id_set and -1 not in id_set
+
+
+def test_id_set_state_is_small_for_the_expected_volume():
+    contiguous = OrgIdSet(range(1, 10_001))
+    assert len(json.dumps(contiguous.to_state())) < 300
+    spread = OrgIdSet(random.Random(3).sample(range(1, 10_000_001), 10_000))
+    assert len(json.dumps(spread.to_state())) < 25_000
+
+
+def test_past_the_bound_tracking_stops_and_the_figure_is_null(monkeypatch):
+    assert health_module.MAX_TRACKED_ORG_IDS == 200_000
+    warnings = []
+    monkeypatch.setattr(health_module.log, "warning", warnings.append)
+    monkeypatch.setattr(health_module, "MAX_TRACKED_ORG_IDS", 50)
+    id_set = OrgIdSet()
+    for org_id in range(1, 51):
+        id_set.add(org_id)
+    assert id_set.complete and len(id_set) == 50 and not warnings
+    id_set.add(50)  # already known: no change
+    assert id_set.complete
+    for org_id in range(51, 200):
+        id_set.add(org_id)
+    assert not id_set.complete and id_set.overflowed and len(id_set) == 0
+    assert len(warnings) == 1 and "more than 50 organizations" in warnings[0]
+    state = json.loads(json.dumps(id_set.to_state()))
+    assert state["count"] == 0 and state["complete"] is False and state["overflowed"] is True
+    # The next sync keeps not tracking and reports NULL.
+    emitter, rows, _ = recorder()
+    health = SyncHealth(
+        ("organizations", "products"),
+        dict(SYNCED, health={"organization_ids": state}),
+        now=Clock(),
+    )
+    wrapped = health.wrap(emitter)
+    for table in ("organizations", "products"):
+        health.client_for(table, NO_CLIENT)
+    wrapped.upsert("organizations", {"id": 5, "name": "a", "parent_id": 6})
+    wrapped.upsert("products", {"id": 1, "name": "p", "supplier_id": 77})
+    final = state_with(organizations="2026-02-02T00:00:00Z", products="2026-02-01T00:00:00Z")
+    health.table_finished("products", final)
+    health.table_finished("organizations", final)
+    emitted = health_rows(rows)
+    assert emitted["products"]["dangling_org_refs"] is None
+    assert emitted["organizations"]["dangling_org_refs"] is None
+    assert len(health.org_ids) == 0 and health.org_ids.overflowed
+
+
+def test_encoding_is_cached_until_the_set_changes(monkeypatch):
+    calls = []
+    real = health_module._delta_varints
+    monkeypatch.setattr(
+        health_module, "_delta_varints", lambda ids: calls.append(len(ids)) or real(ids)
+    )
+    emitter, rows, checkpoints = recorder()
+    health = SyncHealth(("organizations", "products"), {}, now=Clock())
+    wrapped = health.wrap(emitter)
+    for table in ("organizations", "products"):
+        health.client_for(table, NO_CLIENT)
+    for org_id in (3, 1, 2):
+        wrapped.upsert("organizations", {"id": org_id, "name": "o"})
+    wrapped.checkpoint(state_with(organizations=None))
+    assert calls == [3]
+    wrapped.upsert("organizations", {"id": 2, "name": "again"})  # known: no change
+    for page in range(5):  # products pages
+        wrapped.upsert("products", {"id": page, "name": "p", "supplier_id": 1})
+        wrapped.checkpoint(state_with(organizations=None, products=None))
+    assert calls == [3]
+    first = checkpoints[0]["health"]["organization_ids"]
+    assert all(c["health"]["organization_ids"] is first for c in checkpoints)
+    wrapped.upsert("organizations", {"id": 0, "name": "new"})
+    wrapped.checkpoint(state_with(organizations=None, products=None))
+    assert calls == [3, 4]
+    loaded = OrgIdSet.from_state(checkpoints[-1]["health"]["organization_ids"])
+    assert loaded._ids == {0, 1, 2, 3}
+
+
+def damaged_states():
+    good = OrgIdSet([5, 9, 300]).to_state()
+    raw = lambda payload: base64.b64encode(zlib.compress(payload)).decode("ascii")  # noqa: E731
+    return {
+        "not an object": "abc",
+        "old bloom scheme": old_bloom_state(),
+        "no scheme": {"data": good["data"], "count": 3},
+        "bad base64": dict(good, data="@@@"),
+        "not zlib": dict(good, data=base64.b64encode(b"plain").decode()),
+        "count too high": dict(good, count=4),
+        "count too low": dict(good, count=2),
+        "count not int": dict(good, count="3"),
+        "count past the bound": dict(good, count=200_001),
+        "data missing": {k: v for k, v in good.items() if k != "data"},
+        "truncated varint": dict(good, count=1, data=raw(b"\x85")),
+        "repeated id": dict(good, count=2, data=raw(b"\x05\x00")),
+        "oversized number": dict(good, count=1, data=raw(b"\xff" * 12 + b"\x01")),
+        "inflates too far": dict(good, count=1, data=raw(bytes(100_000))),
+        "truncated zlib": dict(
+            good, data=base64.b64encode(zlib.compress(bytes([5, 4, 250, 1]))[:-3]).decode()
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(damaged_states()))
+def test_an_unusable_saved_set_never_fails_and_never_overstates(name, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(health_module.log, "warning", warnings.append)
+    saved = damaged_states()[name]
+    with pytest.raises(ValueError):
+        OrgIdSet.from_state(saved)
+    after_sync = load_org_ids(dict(SYNCED, health={"organization_ids": saved}))
+    assert after_sync.complete is False and len(after_sync) == 0
+    assert len(warnings) == 1 and "unusable" in warnings[0]
+    # Organizations never synced: the new set misses nothing.
+    assert load_org_ids({"version": 1, "health": {"organization_ids": saved}}).complete is True
+
+
+def test_loading_without_a_saved_set():
+    assert load_org_ids({}).complete is True
+    assert load_org_ids(None).complete is True
+    # Organizations synced before ids were tracked: the set would miss them.
+    assert load_org_ids(SYNCED).complete is False
+    walking = {"version": 1, "tables": {"organizations": {"cursor": None, "walk": {}}}}
+    assert load_org_ids(walking).complete is False
+
+
+def test_an_old_bloom_state_gives_null_until_organizations_are_resynced():
+    emitter, rows, checkpoints = recorder()
+    saved = dict(SYNCED, health={"organization_ids": old_bloom_state()})
+    health = SyncHealth(("organizations", "projects"), saved, now=Clock(), sync_id="s0")
+    wrapped = health.wrap(emitter)
+    for table in ("organizations", "projects"):
+        health.client_for(table, NO_CLIENT)
+    wrapped.upsert("organizations", {"id": 1, "name": "a", "parent_id": None})
+    wrapped.upsert("projects", {"id": 1, "subject": "s", "status": "x", "customer_id": 2})
+    final = state_with(organizations="2026-02-02T00:00:00Z", projects="2026-02-01T00:00:00Z")
+    health.table_finished("organizations", final)
+    health.table_finished("projects", final)
+    assert health_rows(rows)["projects"]["dangling_org_refs"] is None
+    saved_set = checkpoints[-1]["health"]["organization_ids"]
+    assert saved_set["scheme"] == "idset-delta-v1" and saved_set["complete"] is False
+
+
+def test_ids_that_are_not_integers_make_the_set_incomplete(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(health_module.log, "warning", warnings.append)
+    id_set = OrgIdSet([1])
+    id_set.add("12")  # numeric text is an id
+    id_set.add(-4)
+    id_set.add("x")
+    assert 12 in id_set and not id_set.complete and len(warnings) == 1
+    assert OrgIdSet.from_state(id_set.to_state())._ids == {1, 12}
+    with pytest.raises(ValueError):
+        OrgIdSet([-1])
+
+
+def test_the_health_table_has_no_false_positive_rate_column():
+    assert "dangling_org_refs_fp_rate" not in health_schema()["columns"]
+    assert health_schema()["columns"]["dangling_org_refs"] == "LONG"
 
 
 # --- per-table request attribution --------------------------------------------------------------
