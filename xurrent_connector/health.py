@@ -280,7 +280,7 @@ class OrgIdSet:
                 self._sorted.sort()
                 self._added = []
             ids = self._sorted
-            packed = base64.b64encode(zlib.compress(_delta_varints(ids), 9)).decode("ascii")
+            packed = base64.b64encode(zlib.compress(_delta_varints(ids), 6)).decode("ascii")
             self._encoded = {
                 "scheme": self.SCHEME,
                 "count": len(ids),
