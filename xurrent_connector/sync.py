@@ -76,7 +76,7 @@ def run_sync(
     lifecycle = ProjectLifecycle(settings, client, saved_state, tables, started)
     emitter = lifecycle.keep_in_checkpoints(emitter)
     # One sync_health row per table (health.py): rows seen through the emitter, requests through
-    # a per-table client view; every checkpoint also carries the organization id filter.
+    # a per-table client view; every checkpoint also carries the synced organization ids.
     health = SyncHealth(settings.tables, saved_state, now=now)
     emitter = health.wrap(emitter)
     progress = SyncProgress(client)
