@@ -133,6 +133,12 @@ def main():
     print(
         f"Demo: {'incremental' if repeated else 'first'} sync, simulator data anchored at {anchor}"
     )
+    if repeated:
+        print(
+            f"The simulator changes {arguments.changes} rows per collection before this sync; "
+            "the connector reads those again, plus the rows updated in the 5 minutes before its "
+            "saved cursor (lookback_minutes, for late writes)."
+        )
     with tempfile.TemporaryDirectory() as scratch:
         ready_file = os.path.join(scratch, "ready")
         simulator = start_simulator(
