@@ -58,7 +58,6 @@ from .pagination import StaleLinkError, UnexpectedResponseError, iter_pages
 from .progress import client_counters
 from .state import (
     RESET_HINT,
-    PageSummary,
     StateError,
     TableState,
     after_page,
@@ -310,16 +309,7 @@ class ProjectLifecycle:
             emitter.delete(TABLE, {"id": project_id})
             counts.add(bin)
         counts.pages += 1
-        self.bins[bin.name] = after_page(
-            self.bins[bin.name],
-            PageSummary(
-                row_count=len(page.rows),
-                next_link=page.next_link,
-                position=page.position,
-                last_id=page.last_id,
-                throttled=page.throttled,
-            ),
-        )
+        self.bins[bin.name] = after_page(self.bins[bin.name], page.summary())
         emitter.checkpoint(self.full_state(dump_state(tables)))
         if page.next_link is None and self.bins[bin.name].walk is not None:
             log.info(

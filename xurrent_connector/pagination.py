@@ -13,6 +13,7 @@ from typing import Iterator, Mapping, Protocol
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from .errors import XurrentApiError
+from .state import PageSummary
 from .tables import RecordFormatError, to_utc_text
 
 SORT = "updated_at,id"
@@ -49,6 +50,16 @@ class Page:
     position: str | None
     last_id: int | None
     throttled: bool
+
+    def summary(self) -> PageSummary:
+        """What the state keeps of this page once its rows are upserted (state.after_page)."""
+        return PageSummary(
+            row_count=len(self.rows),
+            next_link=self.next_link,
+            position=self.position,
+            last_id=self.last_id,
+            throttled=self.throttled,
+        )
 
 
 def first_request(fields: tuple[str, ...], per_page: int, filters: dict) -> dict:

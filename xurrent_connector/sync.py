@@ -22,7 +22,6 @@ from .pagination import Page, first_request, iter_pages
 from .prefetch import CONCURRENCY, sync_concurrently
 from .progress import SyncProgress, TableProgress
 from .state import (
-    PageSummary,
     TableState,
     after_page,
     dump_state,
@@ -192,16 +191,7 @@ class TableSync:
                 raise RecordFormatError(f"{name} record {record.get('id')!r}: {error}") from None
             upsert(name, row)
         before = tables[name].walk
-        after = after_page(
-            tables[name],
-            PageSummary(
-                row_count=len(page.rows),
-                next_link=page.next_link,
-                position=page.position,
-                last_id=page.last_id,
-                throttled=page.throttled,
-            ),
-        )
+        after = after_page(tables[name], page.summary())
         tables[name] = after
         self.emitter.checkpoint(dump_state(tables))
         self.progress.page(len(page.rows), page.position)
