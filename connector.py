@@ -1,51 +1,44 @@
 """Fivetran Connector SDK entry points for the Xurrent (formerly 4me) REST API.
 
-Replicates organizations, products and projects incrementally (by ``updated_at``). This file
-holds only what the SDK calls; the logic lives in the ``xurrent_connector`` package next to it:
-settings (validation), form (setup form and tests), http (client, retries, pacing), tables
-(columns and types), sync and state (windows, checkpoints, resumption).
+Replicates organizations, products and projects incrementally, and marks projects that move to
+the archive or the trash deleted. This file holds what the SDK calls: the schema, the sync, the
+setup form and its tests. The package next to it holds the rest: options (every configuration
+key), streams (what is read and written), state, sync (the walker), http, auth and metrics.
 """
 
+import dataclasses
 import json
-from urllib.parse import urlsplit
 
-from fivetran_connector_sdk import Connector
+from fivetran_connector_sdk import ConfigurationForm, Connector, Test
 from fivetran_connector_sdk import Logging as log
 
-from xurrent_connector.form import configuration_form
-from xurrent_connector.health import health_schema
+from xurrent_connector.auth import StaticToken
+from xurrent_connector.errors import ConfigurationError, XurrentApiError
 from xurrent_connector.http import XurrentClient
-from xurrent_connector.settings import ConfigurationError, parse_settings
+from xurrent_connector.metrics import health_schema
+from xurrent_connector.options import OPTIONS, form_field_of, parse_settings
+from xurrent_connector.redact import REDACTED, redact
+from xurrent_connector.streams import TABLES
 from xurrent_connector.sync import run_sync
-from xurrent_connector.tables import schema_declarations
 
 
 def validate_configuration(configuration: dict):
-    """Parse and validate the configuration before any request is made.
-
-    Fails with the ConfigurationError message (it names the key, the problem and the accepted
-    values, never a secret value) and returns the typed settings.
-    """
+    """Parse every key before any request; the error names the key, the problem and the
+    accepted values, never a secret."""
     try:
         return parse_settings(configuration)
     except ConfigurationError as error:
-        # Re-raised without the parsing frames: their locals are of no use to the user.
-        raise ConfigurationError(str(error)) from None
+        raise ConfigurationError(str(error)) from None  # the parsing frames are of no use
 
 
 def schema(configuration: dict):
-    """Declare all three tables with every column and its type.
-
-    Independent of the configuration on purpose: the SDK may call schema() with a partial or
-    string-only configuration, and declared types must never depend on it (column types only
-    widen, so a wrong early type would be permanent). ``sync_health`` holds one row per table
-    per sync (health.py).
-    """
-    return schema_declarations() + [health_schema()]
+    """Every table with every column and its type, whatever the configuration says: the SDK
+    may call schema() with a partial configuration, and a column type can only widen."""
+    return [table.schema_entry() for table in TABLES.values()] + [health_schema()]
 
 
 def update(configuration: dict, state: dict):
-    """Sync the configured tables incrementally, checkpointing after every page.
+    """Sync the configured tables, checkpointing after every page.
 
     Args:
         configuration: the connection's configuration (all values are strings).
@@ -53,9 +46,8 @@ def update(configuration: dict, state: dict):
     """
     settings = validate_configuration(configuration)
     log.info(
-        f"Xurrent connector: account {settings.account_id}, "
-        f"API host {urlsplit(settings.api_url).hostname}, "
-        f"tables {', '.join(settings.tables)}"
+        f"Xurrent connector: account {settings.account_id}, API {settings.api_url}, tables "
+        f"{', '.join(settings.tables)}"
     )
     client = XurrentClient(settings)
     try:
@@ -64,7 +56,136 @@ def update(configuration: dict, state: dict):
         client.close()
 
 
-# The setup form and its "Save & Test" checks live in xurrent_connector/form.py.
+# --- the setup form and its tests ---------------------------------------------------------------
+
+#: A stand-in credential for the reachability probe: a wrong real token is the next test's
+#: finding, not "host unreachable".
+PROBE_TOKEN = "setup-test-reachability-probe"
+
+
+class SetupProblem(Exception):
+    """A finding of a setup test; its message is shown to the user."""
+
+
+def setup_test(check):
+    """Turn ``check`` (which raises on a finding) into a test that returns ``Test.success()``
+    or ``Test.failure(message)`` and never raises: the SDK would abort the whole run. Every
+    configured secret is removed from the message, however short."""
+
+    def run(configuration: dict):
+        try:
+            check(configuration)
+        except Exception as error:  # noqa: BLE001 - a setup test must never raise
+            message = redact(str(error), max_length=1000)
+            if not isinstance(error, (SetupProblem, XurrentApiError)):
+                message = f"The setup test failed unexpectedly ({type(error).__name__}: {message})"
+            for option in OPTIONS:
+                secret = configuration.get(option.name) if option.secret else None
+                if isinstance(secret, str) and len(secret.strip()) >= 3:
+                    message = message.replace(secret.strip(), REDACTED)
+            return Test.failure(message)
+        return Test.success()
+
+    run.__name__ = check.__name__  # the SDK names each test after its function
+    run.__doc__ = check.__doc__
+    return run
+
+
+def _client(configuration: dict, token_provider=None) -> XurrentClient:
+    """The connector's own client, with one attempt per request and little patience for 429s:
+    a user waits in the form."""
+    try:
+        settings = parse_settings(configuration)
+    except ConfigurationError as error:
+        raise SetupProblem(str(error)) from None
+    settings = dataclasses.replace(settings, retry_attempts=1)
+    return XurrentClient(
+        settings,
+        token_provider=token_provider,
+        max_consecutive_429=2,
+        max_throttle_wait_seconds=30,
+    )
+
+
+@setup_test
+def check_configuration(configuration: dict) -> None:
+    """The configuration parses: every key valid, credentials given exactly one way."""
+    _client(configuration).close()
+
+
+@setup_test
+def check_api_reachable(configuration: dict) -> None:
+    """The API answers at the chosen region/environment/base_url (GET /v1)."""
+    client = _client(configuration, StaticToken(PROBE_TOKEN))
+    try:
+        client.get("")
+    except XurrentApiError as error:
+        if error.status is None or error.status >= 500:
+            where = client.settings.api_url
+            hint = "check region/environment/base_url, and that this network may reach it"
+            if error.status:
+                hint = "Xurrent may be down or under maintenance; try again later"
+            raise SetupProblem(f"Could not reach {where}: {hint}. {error}") from None
+        # Any other answer (a 401 for the stand-in token) proves the host is there.
+    finally:
+        client.close()
+
+
+@setup_test
+def check_credentials(configuration: dict) -> None:
+    """The credentials are accepted and work in the account (GET /v1/me)."""
+    client = _client(configuration)
+    try:
+        me = client.get("/me").data
+    except XurrentApiError as error:
+        if error.status != 403:  # 403: no 'me' scope, or no access: the next test tells which
+            raise
+        return
+    finally:
+        client.close()
+    reported = (me.get("account") or {}).get("id") if isinstance(me, dict) else None
+    if reported and str(reported).lower() != client.settings.account_id.lower():
+        raise SetupProblem(
+            f"The API answered for account '{reported}' instead of "
+            f"'{client.settings.account_id}': check account_id."
+        )
+
+
+@setup_test
+def check_tables_readable(configuration: dict) -> None:
+    """Each selected table can be read (GET /v1/<table>?per_page=1&fields=id)."""
+    client = _client(configuration)
+    problems = []
+    try:
+        for table in client.settings.tables:
+            try:
+                client.get(f"/{table}", {"per_page": 1, "fields": "id"})
+            except XurrentApiError as error:
+                problems.append(f"{table}: {error}")
+    finally:
+        client.close()
+    if problems:
+        raise SetupProblem("Cannot read every selected table. " + " ".join(problems))
+
+
+SETUP_TESTS = (
+    ("Configuration is valid", check_configuration),
+    ("Xurrent API is reachable", check_api_reachable),
+    ("Credentials and account are accepted", check_credentials),
+    ("Selected tables are readable", check_tables_readable),
+)
+
+
+def configuration_form() -> ConfigurationForm:
+    """The setup form: every option, then the setup tests in the order they run."""
+    form = ConfigurationForm()
+    for option in OPTIONS:
+        form.add_field(form_field_of(option))
+    for label, check in SETUP_TESTS:
+        form.add_test(label=label, func=check)
+    return form
+
+
 connector = Connector(update=update, schema=schema, configuration_form=configuration_form)
 
 

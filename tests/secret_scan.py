@@ -11,11 +11,11 @@ test produced for the known test secrets and fails the test when one shows up:
 * at the end of the session, every text file under the session's base temp directory (files
   written through ``tmp_path_factory``), reported as an error of the session fixture.
 
-Secrets it knows: values registered with ``register_secret`` (tests/conftest.py registers its
-token, tests/property its client secret), the ``*TOKEN``/``*SECRET``/``ALL_SECRETS`` constants
-of the shared test helper modules, every access token the simulator issues during the session,
-and anything shaped like the suite's distinctive test secrets (``tok-SeCrEt-3f9a…``). Messages
-name the secret by its first characters only, so the scanner's own report never leaks it.
+Secrets it knows: values registered with ``register_secret`` (tests/property registers its
+client secret), the ``*TOKEN``/``*SECRET``/``ALL_SECRETS`` constants of the test kit
+(tests/testkit.py) and of the property scenarios, every access token the simulator issues
+during the session, and anything shaped like the suite's distinctive test secrets
+(``tok-SeCrEt-3f9a…``). Messages name the secret by its first characters only, so the scanner's own report never leaks it.
 
 A test that must print a secret on purpose (none does today) can opt out with
 ``@pytest.mark.allows_secret_output``.
@@ -40,7 +40,7 @@ SECRET_SHAPES = re.compile(
 #: Shorter values are not treated as secrets: they would match ordinary text.
 MIN_SECRET_LENGTH = 10
 #: Test helper modules whose secret constants are scanned for once they are imported.
-HELPER_MODULES = ("xurrent_testkit", "http_support", "setup_support", "sync_scenarios")
+HELPER_MODULES = ("testkit", "sync_scenarios")
 MAX_FILE_BYTES = 2_000_000
 SKIPPED_SUFFIXES = (".db", ".wal", ".zip", ".pyc", ".gz", ".png")
 #: Inputs, not outputs: a configuration.json written by a test holds the token on purpose, and

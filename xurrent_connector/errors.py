@@ -1,24 +1,42 @@
-"""Exceptions shared by the auth and HTTP layers (a separate module avoids an import cycle)."""
+"""Every exception the connector raises on purpose, in one place.
+
+Each message is written for the person who has to act on it: it names the setting, the saved
+state field or the record at fault and says what to do. None ever holds a secret.
+"""
 
 from __future__ import annotations
 
+RESET_HINT = (
+    "To recover, reset this connection's state (Fivetran dashboard: re-sync the tables; "
+    "local testing: `fivetran reset`). The next sync then re-reads the initial_sync_days "
+    "window."
+)
+
+
+class ConfigurationError(ValueError):
+    """A configuration value is missing or invalid; the message names the key and the fix."""
+
+
+class StateError(ValueError):
+    """The saved state cannot be used safely; the message says why and how to recover."""
+
+
+class RecordFormatError(ValueError):
+    """An API value that cannot be stored in its declared column type."""
+
 
 class XurrentApiError(Exception):
-    """A fatal, actionable API failure: the message says which setting to fix.
+    """The API (or the OAuth token endpoint) answered in a way the sync cannot go past.
 
-    Never contains a secret. ``status`` is the HTTP status when there was a response, else None;
-    ``kind`` is the classification used by the HTTP policy (e.g. "forbidden", "server_error").
+    ``status`` is the HTTP status when there was an answer; ``kind`` is the classification of
+    the HTTP policy (``"forbidden"``, ``"server_error"``, ...), which callers such as the setup
+    tests use instead of re-reading the message.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, kind: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, status: int | None = None, kind: str | None = None):
+        super().__init__(message, status, kind)
         self.status = status
         self.kind = kind
 
-
-class TokenEndpointUnavailable(Exception):
-    """The OAuth token endpoint could not be reached or answered 5xx/429: worth retrying.
-
-    Internal to the package: the HTTP client turns it into a retry, and into an
-    ``XurrentApiError`` when the retry budget is spent.
-    """
+    def __str__(self) -> str:
+        return str(self.args[0])

@@ -1,37 +1,28 @@
 """The sync state and every decision taken from it, as pure functions.
 
-State shape (JSON, what ``op.checkpoint`` receives)::
+The state holds, per stream, a cursor and the walk in progress; nothing else::
 
-    {"version": 1,
-     "tables": {
+    {"version": 2,
+     "streams": {
        "products": {
-         "cursor": "2024-05-01T10:00:00Z",      # completed: the next sync reads from here
-         "walk": null | {                        # a table sync in progress
+         "cursor": "2024-05-01T10:00:00Z",         # completed: the next sync reads from here
+         "walk": null | {                           # a sync of this stream in progress
            "query": {"op": ">=", "at": "2024-05-01T09:55:00Z"},   # what this walk asks for
-           "next_link": "https://.../products?...&search_after=...",
-           "position": "2024-05-01T11:00:00Z",   # updated_at of the last row consumed
-           "last_id": 5123,                      # id of that row
-           "throttled": false                    # a page carried X-Pagination-Throttled
-         }}}}
+           "next_page": {"search_after": "..."},    # the cursor of the last page's next link
+           "position": "2024-05-01T11:00:00Z",      # cursor field of the last row consumed
+           "last_id": 5123,                         # id of that row
+           "throttled": false}}}}                   # a page carried X-Pagination-Throttled
 
-A walk is one chain of pages of ``sort=updated_at,id`` with one of three filters:
+A walk is one chain of pages sorted by ``<cursor field>,id`` with one of three filters:
+``{"op": ">=", "at": T}`` (``at`` null: no filter, the ``all`` window), ``{"op": ">", "at": T}``,
+or ``{"op": "=", "at": T, "after_id": N}``, which splits one second holding more rows than the
+server lets a walk return. Since walks are sorted ascending, the last consumed row's timestamp
+is a safe inclusive restart point: everything before it has been written.
 
-* ``{"op": ">=", "at": T}``: ``updated_at=>=T`` (``at`` null: no filter, the ``all`` window);
-* ``{"op": ">", "at": T}``: ``updated_at=>T``;
-* ``{"op": "=", "at": T, "after_id": N}``: ``updated_at=T`` and ``id=>N``, used to split a
-  second that holds more rows than the server lets one walk return.
-
-Because every walk is sorted ascending by (updated_at, id), the last consumed row's
-``updated_at`` is a safe inclusive restart point: everything before it has been upserted.
-
-Invalid state is refused with ``StateError`` rather than guessed at: re-reading only the
-initial window could silently skip rows changed between an old cursor and that window, while
-an error tells the operator exactly how to recover (reset the state, which re-reads the
-initial window on purpose). An empty state ``{}`` is a first sync.
-
-Other top-level keys belong to other walks and are loaded by their owners (``lifecycle``: the
-archive and trash walks, lifecycle.py); ``load_state`` ignores them, so adding such a section
-keeps version 1 states loading.
+The state never grows with the data and holds nothing the connector can rebuild: the request of
+the next page is the stream's own parameters plus ``next_page``. An invalid state is refused
+with ``StateError`` rather than guessed at (re-reading only the initial window could skip rows
+changed between an old cursor and that window); an empty state ``{}`` is a first sync.
 """
 
 from __future__ import annotations
@@ -39,53 +30,43 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Mapping
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
-from .tables import ALL_TABLES, UTC, format_utc, parse_utc
+from .errors import RESET_HINT, StateError, XurrentApiError
+from .streams import STREAMS, UTC, format_utc
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 OPERATORS = (">=", ">", "=")
-
-RESET_HINT = (
-    "To recover, reset this connection's state (Fivetran dashboard: re-sync the tables; "
-    "local testing: `fivetran reset`). The next sync then re-reads the initial_sync_days "
-    "window."
-)
+#: How far a saved timestamp may lie ahead of this machine's clock: far beyond real clock skew,
+#: far below a mistyped year. Every saved timestamp is one the API stamped, so none can be
+#: later; syncing from such a state would silently skip every change.
+MAX_CLOCK_SKEW = timedelta(days=1)
 
 
-class StateError(ValueError):
-    """The saved state cannot be used safely; the message says why and how to recover."""
-
-
-# --- value objects ------------------------------------------------------------------------------
+def parse_utc(text: str) -> datetime:
+    """Aware UTC datetime from canonical (or any ISO 8601) timestamp text."""
+    parsed = datetime.fromisoformat(text)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 @dataclass(frozen=True)
 class Query:
-    """The updated_at filter of one walk (see the module docstring)."""
+    """The cursor-field filter of one walk (see the module docstring)."""
 
     op: str
     at: str | None
     after_id: int | None = None
 
-    def params(self, field: str = "updated_at") -> dict[str, str]:
-        """Filter query parameters; values in UTC ``Z`` form (requests URL-encodes them).
-
-        ``field`` is the walk's timestamp: ``updated_at`` for the tables, ``created_at`` for
-        the archive and trash listings (lifecycle.py), which split their walks the same way.
-        """
+    def params(self, field: str) -> dict[str, str]:
+        """Filter parameters in UTC ``Z`` form (requests URL-encodes them)."""
         if self.op == "=":
             return {field: self.at, "id": f">{self.after_id}"}
-        if self.at is None:
-            return {}
-        return {field: f"{self.op}{self.at}"}
+        return {} if self.at is None else {field: f"{self.op}{self.at}"}
 
-    def describe(self, field: str = "updated_at") -> str:
+    def describe(self, field: str) -> str:
         if self.op == "=":
             return f"{field} = {self.at} and id > {self.after_id}"
-        if self.at is None:
-            return "all rows"
-        return f"{field} {self.op} {self.at}"
+        return "all rows" if self.at is None else f"{field} {self.op} {self.at}"
 
     def to_json(self) -> dict:
         data: dict[str, Any] = {"op": self.op, "at": self.at}
@@ -96,10 +77,10 @@ class Query:
 
 @dataclass(frozen=True)
 class Walk:
-    """Progress of the current walk of a table."""
+    """Progress of the current walk of a stream."""
 
     query: Query
-    next_link: str | None = None
+    next_page: dict | None = None
     position: str | None = None
     last_id: int | None = None
     throttled: bool = False
@@ -107,7 +88,7 @@ class Walk:
     def to_json(self) -> dict:
         return {
             "query": self.query.to_json(),
-            "next_link": self.next_link,
+            "next_page": self.next_page,
             "position": self.position,
             "last_id": self.last_id,
             "throttled": self.throttled,
@@ -115,38 +96,35 @@ class Walk:
 
 
 @dataclass(frozen=True)
-class TableState:
-    """``cursor``: completed high-water mark; ``walk``: the sync in progress (None when idle)."""
+class StreamState:
+    """``cursor``: the completed high-water mark; ``walk``: the sync in progress, if any."""
 
     cursor: str | None = None
     walk: Walk | None = None
 
     def to_json(self) -> dict:
-        return {
-            "cursor": self.cursor,
-            "walk": None if self.walk is None else self.walk.to_json(),
-        }
+        return {"cursor": self.cursor, "walk": None if self.walk is None else self.walk.to_json()}
 
 
 @dataclass(frozen=True)
 class PageSummary:
-    """What the state needs from a fetched page (no rows: state stays small)."""
+    """What the state needs from a fetched page: never its rows."""
 
     row_count: int
-    next_link: str | None
+    next_page: dict | None
     position: str | None
     last_id: int | None
     throttled: bool
 
 
-# --- loading and dumping ------------------------------------------------------------------------
+# --- loading and dumping -------------------------------------------------------------------------
 
 
-def load_state(raw: Any) -> dict[str, TableState]:
-    """Validate a saved state and return the table states it holds.
+def load_state(raw: Any, now: datetime) -> dict[str, StreamState]:
+    """Validate a saved state (migrating an older version) and return its stream states.
 
-    ``{}`` (and None) is a first sync. Anything else must be a version-1 state; otherwise a
-    ``StateError`` explains what is wrong (naming keys and fields, never dumping the state).
+    ``{}`` and None are a first sync. Timestamps later than ``now`` are refused: no row can have
+    been written in the future, so such a state was edited or corrupted.
     """
     if raw is None or raw == {}:
         return {}
@@ -159,28 +137,78 @@ def load_state(raw: Any) -> dict[str, TableState]:
             f"different connector, and its cursors cannot be trusted. {RESET_HINT}"
         )
     version = raw["version"]
-    if version != STATE_VERSION or isinstance(version, bool):
+    if version == 1 and not isinstance(version, bool):
+        streams, origins = migrate_version_1(raw)
+    elif version == STATE_VERSION and not isinstance(version, bool):
+        streams = raw.get("streams", {})
+        if not isinstance(streams, Mapping):
+            raise _problem("streams", "is not an object")
+        origins = {name: f"streams.{name}" for name in streams}
+    else:
         raise StateError(
-            f"Saved state has version {version!r}; this connector understands version "
+            f"Saved state has version {version!r}; this connector understands versions 1 and "
             f"{STATE_VERSION}. {RESET_HINT}"
         )
-    tables = raw.get("tables", {})
-    if not isinstance(tables, Mapping):
-        raise StateError(f"Saved state field 'tables' is not an object. {RESET_HINT}")
     loaded = {}
-    for name, entry in tables.items():
-        if name not in ALL_TABLES:
-            raise StateError(f"Saved state names an unknown table {name!r}. {RESET_HINT}")
-        loaded[name] = _load_table(name, entry)
+    for name, entry in streams.items():
+        if name not in STREAMS:
+            raise StateError(f"Saved state names an unknown stream {name!r}. {RESET_HINT}")
+        loaded[name] = _load_stream(entry, origins[name])
+        _refuse_future(loaded[name], origins[name], now)
     return loaded
 
 
-def dump_state(tables: Mapping[str, TableState]) -> dict:
-    """The JSON-serialisable state for ``op.checkpoint`` (tables in a stable order)."""
+def dump_state(streams: Mapping[str, StreamState]) -> dict:
+    """The JSON-serialisable state for ``op.checkpoint`` (streams in a stable order)."""
     return {
         "version": STATE_VERSION,
-        "tables": {name: tables[name].to_json() for name in ALL_TABLES if name in tables},
+        "streams": {name: streams[name].to_json() for name in STREAMS if name in streams},
     }
+
+
+def migrate_version_1(raw: Mapping) -> tuple[dict, dict]:
+    """The streams of a version-1 state (connector 0.1), and where each came from.
+
+    Version 1 kept the tables under ``tables``, the archive and trash walks under
+    ``lifecycle``, a whole next-link URL per walk and a set of organization ids under
+    ``health`` (dropped: reference integrity is the warehouse's job). A next link keeps only its
+    cursor parameters. Projects synced before the archive and trash were read (no
+    ``lifecycle``) get both listings read in full once: the warehouse may hold projects
+    archived long before any initial window.
+    """
+    streams, origins = {}, {}
+    for key in ("tables", "lifecycle"):
+        section = raw.get(key)
+        if section is not None and not isinstance(section, Mapping):
+            raise _problem(key, "is not an object")
+        for name, entry in (section or {}).items():
+            streams[name], origins[name] = _migrate_entry(entry), f"{key}.{name}"
+    if "projects" in streams and raw.get("lifecycle") is None:
+        for name in ("archive", "trash"):
+            streams[name] = {"cursor": None, "walk": {"query": {"op": ">=", "at": None}}}
+            origins[name] = f"streams.{name}"
+    return streams, origins
+
+
+def _migrate_entry(entry: Any) -> Any:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("walk"), Mapping):
+        return entry
+    walk = dict(entry["walk"])
+    link = walk.pop("next_link", None)
+    walk["next_page"] = None if link is None else cursor_params(link)
+    return {**entry, "walk": walk}
+
+
+#: Parameters the walker sets itself; every other parameter of a next link is its cursor.
+OWN_PARAMS = frozenset({"sort", "per_page", "fields", "id", "updated_at", "created_at"})
+
+
+def cursor_params(link: Any) -> dict | None:
+    """The parameters of a next link that ask for the following page (``search_after``)."""
+    if not isinstance(link, str):
+        return link  # left for validation to refuse
+    params = {k: v for k, v in parse_qsl(urlsplit(link).query) if k not in OWN_PARAMS}
+    return params or None
 
 
 def _problem(where: str, what: str) -> StateError:
@@ -209,65 +237,77 @@ def _integer(value: Any, where: str, nullable: bool = True) -> int | None:
     return value
 
 
-def _load_table(name: str, entry: Any) -> TableState:
-    return load_table_state(entry, f"tables.{name}")
+def _next_page(value: Any, where: str) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not value:
+        raise _problem(where, "is not an object of cursor parameters")
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _problem(where, "holds a parameter that is not text")
+    return dict(value)
 
 
-def load_table_state(entry: Any, where: str) -> TableState:
-    """Validate one saved ``{"cursor", "walk"}`` entry; ``where`` names it in errors.
-
-    Public because other walks keep entries of the same shape under their own state key (the
-    archive and trash walks in lifecycle.py).
-    """
+def _load_stream(entry: Any, where: str) -> StreamState:
     if not isinstance(entry, Mapping):
         raise _problem(where, "is not an object")
     cursor = _timestamp(entry.get("cursor"), f"{where}.cursor")
-    walk_data = entry.get("walk")
-    if walk_data is None:
-        return TableState(cursor=cursor)
+    data = entry.get("walk")
+    if data is None:
+        return StreamState(cursor)
     where = f"{where}.walk"
-    if not isinstance(walk_data, Mapping):
+    if not isinstance(data, Mapping):
         raise _problem(where, "is not an object")
-    query_data = walk_data.get("query")
-    if not isinstance(query_data, Mapping):
+    query = data.get("query")
+    if not isinstance(query, Mapping):
         raise _problem(f"{where}.query", "is not an object")
-    op = query_data.get("op")
+    op = query.get("op")
     if op not in OPERATORS:
         raise _problem(f"{where}.query.op", f"must be one of {', '.join(OPERATORS)}")
-    at = _timestamp(query_data.get("at"), f"{where}.query.at", nullable=op == ">=")
-    after_id = None
-    if op == "=":
-        after_id = _integer(query_data.get("after_id"), f"{where}.query.after_id", False)
-    next_link = walk_data.get("next_link")
-    if next_link is not None and (
-        not isinstance(next_link, str) or not next_link.startswith(("http://", "https://"))
-    ):
-        raise _problem(f"{where}.next_link", "is not an absolute URL")
-    throttled = walk_data.get("throttled", False)
+    at = _timestamp(query.get("at"), f"{where}.query.at", nullable=op == ">=")
+    after_id = (
+        _integer(query.get("after_id"), f"{where}.query.after_id", False) if op == "=" else None
+    )
+    throttled = data.get("throttled", False)
     if not isinstance(throttled, bool):
         raise _problem(f"{where}.throttled", "is not a boolean")
-    return TableState(
-        cursor=cursor,
-        walk=Walk(
-            query=Query(op, at, after_id),
-            next_link=next_link,
-            position=_timestamp(walk_data.get("position"), f"{where}.position"),
-            last_id=_integer(walk_data.get("last_id"), f"{where}.last_id"),
-            throttled=throttled,
-        ),
+    walk = Walk(
+        Query(op, at, after_id),
+        _next_page(data.get("next_page"), f"{where}.next_page"),
+        _timestamp(data.get("position"), f"{where}.position"),
+        _integer(data.get("last_id"), f"{where}.last_id"),
+        throttled,
     )
+    return StreamState(cursor, walk)
+
+
+def _refuse_future(state: StreamState, where: str, now: datetime) -> None:
+    candidates = [("cursor", state.cursor)]
+    if state.walk is not None:
+        candidates += [
+            ("walk.query.at", state.walk.query.at),
+            ("walk.position", state.walk.position),
+        ]
+    for field, value in candidates:
+        if value is not None and parse_utc(value) > now + MAX_CLOCK_SKEW:
+            raise StateError(
+                f"Saved state field '{where}.{field}' is {value}, later than now "
+                f"({format_utc(now.replace(microsecond=0))}); no row can have been updated in "
+                f"the future, so the state was edited or corrupted, and syncing from it would "
+                f"skip every change. {RESET_HINT}"
+            )
 
 
 # --- planning -----------------------------------------------------------------------------------
 
 
 def initial_window_start(now: datetime, initial_sync_days: int | None) -> str | None:
-    """Start of the first sync's window: ``initial_sync_days`` before now (whole seconds,
-    rounded down so the window only grows), or None for ``all`` (no filter)."""
+    """Start of a first sync: ``initial_sync_days`` before now in whole seconds (rounded down so
+    the window only grows), or None for ``all``."""
     if initial_sync_days is None:
         return None
-    start = now.astimezone(UTC).replace(microsecond=0) - timedelta(days=initial_sync_days)
-    return format_utc(start)
+    return format_utc(
+        now.astimezone(UTC).replace(microsecond=0) - timedelta(days=initial_sync_days)
+    )
 
 
 def incremental_start(cursor: str, lookback_minutes: int) -> str:
@@ -275,130 +315,97 @@ def incremental_start(cursor: str, lookback_minutes: int) -> str:
     return format_utc(parse_utc(cursor) - timedelta(minutes=lookback_minutes))
 
 
-def plan_table(
-    table: TableState | None,
+def plan(
+    state: StreamState | None,
     *,
     now: datetime,
     initial_sync_days: int | None,
     lookback_minutes: int,
     incremental: bool,
-) -> tuple[TableState, str]:
-    """The state a table sync starts from, and how it was chosen.
-
-    Returns ``(state, mode)``; mode is ``"resume"`` (a walk was in progress: continue it, in
-    either sync mode, since it is the same sync picking up where it stopped), ``"incremental"``
-    (cursor minus lookback), ``"initial"`` (first sync of this table) or ``"full"``
-    (``enable_incremental_sync`` is false: re-read the initial window).
-    """
-    table = table or TableState()
-    if table.walk is not None:
-        return table, "resume"
-    if incremental and table.cursor is not None:
-        start, mode = incremental_start(table.cursor, lookback_minutes), "incremental"
+) -> tuple[StreamState, str]:
+    """The state a stream's sync starts from, and how it was chosen: ``resume`` (a walk was in
+    progress: continue it in either mode), ``incremental`` (cursor minus lookback), ``initial``
+    (first sync) or ``full`` (incremental sync off: re-read the initial window)."""
+    state = state or StreamState()
+    if state.walk is not None:
+        return state, "resume"
+    if incremental and state.cursor is not None:
+        start, mode = incremental_start(state.cursor, lookback_minutes), "incremental"
     else:
         start = initial_window_start(now, initial_sync_days)
-        mode = "initial" if table.cursor is None else "full"
-    return replace(table, walk=Walk(Query(">=", start))), mode
+        mode = "initial" if state.cursor is None else "full"
+    return replace(state, walk=Walk(Query(">=", start))), mode
 
 
 # --- advancing ----------------------------------------------------------------------------------
 
 
-def _same_moment(left: str, right: str) -> bool:
-    return parse_utc(left) == parse_utc(right)
-
-
 def _later(left: str | None, right: str | None) -> str | None:
     """The later of two timestamps (None counts as earliest)."""
-    if left is None:
-        return right
-    if right is None:
-        return left
+    if left is None or right is None:
+        return left or right
     return left if parse_utc(left) >= parse_utc(right) else right
 
 
-class TruncatedWithoutRows(RuntimeError):
-    """The API flagged a walk as truncated yet returned no rows: nothing to continue from."""
-
-
 def successor(walk: Walk) -> Query | None:
-    """The walk that must follow a finished one, or None when the table is complete.
+    """The walk that must follow a finished one, or None when the stream is complete.
 
-    * Not truncated: done, except that a tie split (``=``) continues strictly after its second.
-    * Truncated (``X-Pagination-Throttled``): continue inclusively from the last row's
-      updated_at. If the walk made no progress in time (all its rows share the second it
-      started at), walk that second by id instead, then continue strictly after it.
+    Not truncated: done, except that a second split by id continues strictly after the second.
+    Truncated (``X-Pagination-Throttled``): continue inclusively from the last row; if the walk
+    made no progress in time (every row shares its start second), walk that second by id.
     """
     query = walk.query
     if not walk.throttled:
-        if query.op == "=":
-            return Query(">", query.at)
-        return None
+        return Query(">", query.at) if query.op == "=" else None
     if walk.position is None or walk.last_id is None:
-        raise TruncatedWithoutRows(
-            f"The API marked the walk '{query.describe()}' as truncated "
-            "(X-Pagination-Throttled) but returned no rows; refusing to stop silently."
+        raise XurrentApiError(
+            f"The API marked a walk ({query.to_json()}) as truncated (X-Pagination-Throttled) "
+            "but returned no rows to continue from; refusing to stop silently."
         )
-    if query.op == "=":
-        return Query("=", query.at, after_id=walk.last_id)
-    if query.op == ">=" and query.at is not None and _same_moment(walk.position, query.at):
+    stuck = (
+        query.op == ">="
+        and query.at is not None
+        and parse_utc(walk.position) == parse_utc(query.at)
+    )
+    if query.op == "=" or stuck:
         return Query("=", query.at, after_id=walk.last_id)
     return Query(">=", walk.position)
 
 
 def completed_cursor(previous: str | None, walk: Walk) -> str | None:
-    """High-water mark after a table's last walk: the last row's updated_at (or the walk's own
-    lower bound when it returned nothing), never earlier than the previous cursor (an empty
-    re-read of the lookback must not drag the cursor backwards)."""
-    reached = walk.position if walk.position is not None else walk.query.at
-    return _later(previous, reached)
+    """High-water mark after a stream's last walk: the last row's timestamp (or the walk's
+    lower bound when it returned nothing), never earlier than the previous cursor."""
+    return _later(previous, walk.position if walk.position is not None else walk.query.at)
 
 
-def after_page(table: TableState, page: PageSummary) -> TableState:
-    """The table state to checkpoint once a page's rows have been upserted.
-
-    When the page ends its walk, the successor walk (or the completed cursor) is already
-    decided here, so a checkpoint never points at a finished walk.
-    """
-    walk = table.walk
-    assert walk is not None, "after_page needs a walk in progress"
+def after_page(state: StreamState, page: PageSummary) -> StreamState:
+    """The stream state to checkpoint once a page's rows are written. When the page ends its
+    walk, the next walk (or the completed cursor) is decided here, so a checkpoint never points
+    at a finished walk."""
+    walk = state.walk
     if page.row_count:
         walk = replace(walk, position=page.position, last_id=page.last_id)
-    walk = replace(walk, next_link=page.next_link, throttled=walk.throttled or page.throttled)
-    if page.next_link is not None:
-        return replace(table, walk=walk)
+    walk = replace(walk, next_page=page.next_page, throttled=walk.throttled or page.throttled)
+    if page.next_page is not None:
+        return replace(state, walk=walk)
     following = successor(walk)
     if following is None:
-        return TableState(cursor=completed_cursor(table.cursor, walk), walk=None)
-    return replace(table, walk=Walk(following))
+        return StreamState(completed_cursor(state.cursor, walk))
+    return replace(state, walk=Walk(following))
 
 
-def restart_after_stale_link(walk: Walk, repeated_at_same_position: bool) -> Walk:
-    """A new walk to use when the saved next link is refused (e.g. an expired cursor).
+def restart_after_refused_cursor(walk: Walk, refused_here_before: bool) -> Walk:
+    """A new walk when the API refuses the saved page cursor (an expired ``search_after``).
 
-    The inclusive restart at the last position re-reads that second's rows (safe: upserts are
-    idempotent). If the link failed again at the same position, the second holds more rows
-    than a page, and restarting inclusively would loop: continue exactly by id instead.
+    Restarting inclusively at the last position re-reads that second (harmless: upserts are
+    idempotent). If the cursor is refused again at the same position, the second holds more
+    rows than a page and an inclusive restart would loop: continue exactly by id instead.
     """
     query = walk.query
     if walk.position is None:
         return Walk(query)
     if query.op == "=":
         return Walk(Query("=", query.at, after_id=walk.last_id))
-    if repeated_at_same_position and walk.last_id is not None:
+    if refused_here_before and walk.last_id is not None:
         return Walk(Query("=", walk.position, after_id=walk.last_id))
     return Walk(Query(">=", walk.position))
-
-
-def link_is_reusable(link: str, api_url: str, params: Mapping[str, str]) -> bool:
-    """Whether a saved next link still asks for what this connector needs.
-
-    A link from another host (changed region or base_url), or one that names another field
-    list or order (a new connector version added columns: upserting rows without them would
-    blank those columns) must not be followed; the walk restarts at its position instead.
-    Parameters the link does not mention are added when it is followed (pagination.py).
-    """
-    if not link.startswith(api_url.rstrip("/") + "/"):
-        return False
-    present = parse_qs(urlsplit(link).query, keep_blank_values=True)
-    return all(present[key] == [params[key]] for key in ("fields", "sort") if key in present)

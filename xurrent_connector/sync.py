@@ -1,204 +1,283 @@
-"""The incremental sync: per table, walk pages, upsert rows, checkpoint after every page.
+"""The walker: every stream is read the same way, and every page is committed before the next.
 
-Decisions about windows, continuation walks and resumption are pure functions in state.py;
-fetching is pagination.py. This module is the consumer that ties them together: for each page
-it flattens and upserts the rows, advances the table's state and checkpoints the whole state,
-so a run that dies anywhere resumes from the last page it committed without a gap.
+For each stream: plan from its saved state (resume, incremental or initial window), then walk
+pages sorted by ``<cursor field>,id``: request a page, turn its records into operations, keep
+the stream state after the page, checkpoint. A refused page cursor restarts the walk from the
+last position; a capped walk continues from its last row and splits a second by id (state.py
+decides both). A run that dies anywhere resumes from the last page it committed, without a gap.
+
+Streams run in groups: the three tables at once, then the archive, then the trash (a project
+archived after the tables read it is then deleted in the same sync; one moved from the archive
+to the trash ends trashed). Within a group each stream is fetched on its own worker thread one
+page ahead, while this thread writes pages in the order they arrive: a sync costs about the
+larger of waiting for the API and writing rows, not their sum. All threads share the client and
+so its one pacer. If a stream fails, the pages other streams already fetched are still written,
+every unfinished stream gets a ``failed`` health row, and the error propagates.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import partial
 from typing import Any, Callable, Iterator, Mapping
 
 from fivetran_connector_sdk import Logging as log
-from fivetran_connector_sdk import Operations as op
+from fivetran_connector_sdk import Operations
 
-from .health import SyncHealth
-from .lifecycle import ProjectLifecycle
-from .pagination import Page, first_request, iter_pages
-from .prefetch import CONCURRENCY, sync_concurrently
-from .progress import SyncProgress, TableProgress
+from .errors import RecordFormatError, XurrentApiError
+from .redact import redact
+from .metrics import FAILED, HEALTH_TABLE, SUCCEEDED, StreamMetrics, log_summary
 from .state import (
-    TableState,
+    PageSummary,
+    StreamState,
     after_page,
+    cursor_params,
     dump_state,
-    link_is_reusable,
     load_state,
-    plan_table,
-    restart_after_stale_link,
+    plan,
+    restart_after_refused_cursor,
 )
-from .state_guard import refuse_future_positions
-from .tables import TABLES, UTC, RecordFormatError, TableSpec
+from .streams import BINS, TABLES, UTC, Stream, TableStream, to_utc_text
 
-
-@dataclass(frozen=True)
-class Emitter:
-    """Where rows and checkpoints go: the SDK in production, a recorder in unit tests."""
-
-    upsert: Callable[[str, dict], None] = op.upsert
-    checkpoint: Callable[[dict], None] = op.checkpoint
-    #: Used by the projects lifecycle (lifecycle.py): archived/trashed projects.
-    update: Callable[[str, dict], None] = op.update
-    delete: Callable[[str, dict], None] = op.delete
+THROTTLED_HEADER = "X-Pagination-Throttled"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Page:
+    """One fetched page and the stream state once its records are written."""
+
+    records: list
+    state: StreamState
+    position: str | None
+
+
 def run_sync(
-    settings: Any,
-    saved_state: Mapping | None,
-    client: Any,
-    *,
-    now: Callable[[], datetime] = utc_now,
-    emitter: Emitter | None = None,
-    concurrency: int = CONCURRENCY,
+    settings, saved_state: Any, client, op=Operations, now: Callable[[], datetime] = utc_now
 ) -> dict:
-    """Sync every configured table through ``emitter``; returns the final state.
+    """Sync every configured stream through ``op`` (the SDK's ``Operations``); returns the state.
 
-    Every page is upserted and then checkpointed with the whole state, so a run that dies
-    anywhere resumes from the last page it wrote. The saved state is validated before the
-    first request, so an unusable state fails fast with instructions (see state.py). Tables
-    not configured this time keep their state. Tables are fetched concurrently on background
-    threads (prefetch.py) while this thread upserts and checkpoints; ``concurrency=1`` fetches
-    one table at a time.
+    The saved state is validated before the first request, so an unusable one fails fast with
+    instructions. Streams not configured this time keep their state.
     """
-    tables = load_state(saved_state)
-    emitter = emitter or Emitter()
-    started = now()
-    refuse_future_positions(tables, started)  # before any request (state_guard.py)
-    # Planned before the tables so every checkpoint carries the archive/trash walks.
-    lifecycle = ProjectLifecycle(settings, client, saved_state, tables, started)
-    emitter = lifecycle.keep_in_checkpoints(emitter)
-    # One sync_health row per table (health.py): rows seen through the emitter, requests through
-    # a per-table client view; every checkpoint also carries the synced organization ids.
-    health = SyncHealth(settings.tables, saved_state, now=now)
-    emitter = health.wrap(emitter)
-    progress = SyncProgress(client)
-    progress.started(settings.tables)
-    table_syncs = []
-    for name in settings.tables:
-        table_client = health.client_for(name, client)
-        table_progress = progress.table(name, table_client)
-        table_sync = TableSync(TABLES[name], settings, table_client, emitter, table_progress)
-        table_sync.begin(tables, started)
-        table_syncs.append(table_sync)
-
-    def table_done(table_sync: TableSync) -> None:
-        progress.table_finished(table_sync.finish(tables))
-        health.table_finished(table_sync.spec.name, dump_state(tables))
-
-    with health.recording(lambda: dump_state(tables)):
-        sync_concurrently(table_syncs, tables, on_table_done=table_done, concurrency=concurrency)
-    lifecycle.run(tables, emitter)  # after the tables: see lifecycle.py on ordering
-    progress.finished()
-    return lifecycle.full_state(dump_state(tables))
+    sync = Sync(settings, client, op, load_state(saved_state, now()), now)
+    groups = [[TABLES[name] for name in settings.tables]]
+    if "projects" in settings.tables:
+        groups += [[stream] for stream in BINS]
+    for stream in (stream for group in groups for stream in group):
+        sync.plan(stream)
+    for group in groups:
+        sync.run(group)
+    log_summary(list(sync.metrics.values()), time.monotonic() - sync.clock_started)
+    return dump_state(sync.states)
 
 
-class TableSync:
-    """One table's sync within a run. ``tables`` is the shared, mutable map of table states
-    that every checkpoint serialises whole."""
+class Sync:
+    """One sync: the stream states every checkpoint serialises whole, and their metrics."""
 
-    def __init__(
-        self,
-        spec: TableSpec,
-        settings: Any,
-        client: Any,
-        emitter: Emitter,
-        progress: TableProgress,
-    ):
-        self.spec = spec
-        self.settings = settings
-        self.client = client
-        self.emitter = emitter
-        self.progress = progress
+    def __init__(self, settings, client, op, states: dict[str, StreamState], now):
+        self.settings, self.client, self.op, self.states, self.now = (
+            settings,
+            client,
+            op,
+            states,
+            now,
+        )
+        self.id = str(uuid.uuid4())  # two syncs can start in the same second
+        self.started_at = now()
+        self.clock_started = time.monotonic()
+        self.modes: dict[str, str] = {}
+        self.metrics: dict[str, StreamMetrics] = {}
 
-    def begin(self, tables: dict[str, TableState], now: datetime) -> None:
-        """Plan this table's sync (resume, incremental or initial) into ``tables``."""
-        name = self.spec.name
-        previous_cursor = tables[name].cursor if name in tables else None
-        state, mode = plan_table(
-            tables.get(name),
-            now=now,
+    def plan(self, stream: Stream) -> None:
+        """Fix where ``stream`` starts before any request, so that every checkpoint carries
+        the planned walks of all streams of this sync."""
+        self.states[stream.name], self.modes[stream.name] = plan(
+            self.states.get(stream.name),
+            now=self.started_at,
             initial_sync_days=self.settings.initial_sync_days,
             lookback_minutes=self.settings.lookback_minutes,
             incremental=self.settings.enable_incremental_sync,
         )
-        walk = state.walk
-        resumed_link = mode == "resume" and walk.next_link is not None
-        if resumed_link and not link_is_reusable(
-            walk.next_link, self.settings.api_url, self._params(walk)
-        ):
-            state = replace(state, walk=restart_after_stale_link(walk, False))
-            resumed_link = False
+
+    def run(self, streams: list[Stream]) -> None:
+        """Walk a group of streams concurrently; write each page, then checkpoint."""
+        walks = {}
+        for stream in streams:
+            metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
+            state = self.states[stream.name]
+            metrics.started(
+                self.modes[stream.name],
+                state.walk.query.describe(stream.cursor_field),
+                state.cursor,
+            )
+            walks[stream.name] = self.walk(stream, state, metrics)
+        if len(walks) > 1:
             log.info(
-                f"{name}: the saved next link no longer matches this connector's host or "
-                "field list; restarting from the saved position"
+                f"Fetching {len(walks)} streams at once, one page ahead each, sharing one rate limiter"
             )
-        tables[name] = state
-        self.progress.started(mode, state.walk.query.describe(), previous_cursor, resumed_link)
-        self._stale_position: str | None = None
-
-    def finish(self, tables: dict[str, TableState]) -> dict:
-        """Log and return this table's summary once it has no walk left."""
-        return self.progress.finished(tables[self.spec.name].cursor)
-
-    def has_walk(self, tables: dict[str, TableState]) -> bool:
-        return tables[self.spec.name].walk is not None
-
-    def current_walk_pages(self, tables: dict[str, TableState]) -> Callable[[], Iterator[Page]]:
-        """The page iterator of the table's current walk, to be run on any thread.
-
-        Everything it needs is read from ``tables`` now, on the consumer's thread; the iterator
-        itself only talks to the (thread-safe) client.
-        """
-        walk = tables[self.spec.name].walk
-        params = self._params(walk)
-        if walk.next_link is not None:
-            return partial(iter_pages, self.client, walk.next_link, carry=params)
-        return partial(iter_pages, self.client, self.spec.path, params)
-
-    def restart_stale_walk(self, tables: dict[str, TableState]) -> None:
-        """The API refused a next link: restart the walk from its last consumed position."""
-        name = self.spec.name
-        walk = tables[name].walk
-        repeated = self._stale_position is not None and walk.position == self._stale_position
-        self._stale_position = walk.position
-        restarted = restart_after_stale_link(walk, repeated)
-        tables[name] = replace(tables[name], walk=restarted)
-        self.progress.walk_started(
-            restarted.query.describe(), "the API refused the next link (HTTP 400)"
-        )
-
-    def _params(self, walk) -> dict:
-        """Query parameters of every page of ``walk``."""
-        return first_request(
-            self.spec.api_fields, self.settings.max_records_per_page, walk.query.params()
-        )
-
-    def consume_page(self, tables: dict[str, TableState], page: Page) -> None:
-        """Upsert one page, advance the table's state and commit both with a checkpoint."""
-        name = self.spec.name
-        upsert, flatten = self.emitter.upsert, self.spec.flatten
-        for record in page.rows:
+        by_name = {stream.name: stream for stream in streams}
+        finished: set[str] = set()
+        try:
+            for name, page in fetched_ahead(walks, self.client.cancel):
+                if page is not None:
+                    self.write(by_name[name], page)
+                if page is not None and page.state.walk is None:
+                    finished.add(name)
+        except BaseException as error:
             try:
-                row = flatten(record)
-            except RecordFormatError as error:
-                raise RecordFormatError(f"{name} record {record.get('id')!r}: {error}") from None
-            upsert(name, row)
-        before = tables[name].walk
-        after = after_page(tables[name], page.summary())
-        tables[name] = after
-        self.emitter.checkpoint(dump_state(tables))
-        self.progress.page(len(page.rows), page.position)
-        if page.next_link is None and after.walk is not None:
-            reason = (
-                "the server capped the walk (X-Pagination-Throttled)"
-                if before.throttled or page.throttled
-                else f"finished {before.query.describe()}"
-            )
-            self.progress.walk_started(after.walk.query.describe(), reason)
+                for stream in streams:
+                    if stream.name not in finished:
+                        self.finish(stream, FAILED, error)
+            except Exception as health_error:  # noqa: BLE001 - never mask the sync's error
+                log.warning(
+                    f"{HEALTH_TABLE}: could not record the failed sync: {redact(health_error)}"
+                )
+            raise
+
+    def walk(self, stream: Stream, state: StreamState, metrics: StreamMetrics) -> Iterator[Page]:
+        """The pages of ``stream`` until it has no walk left (runs on a worker thread)."""
+        refused_at = None
+        while state.walk is not None:
+            walk = state.walk
+            try:
+                response = self.client.get(stream.path, self.params(stream, walk), metrics)
+            except XurrentApiError as error:
+                if error.status != 400 or walk.next_page is None:
+                    raise
+                state = replace(
+                    state,
+                    walk=restart_after_refused_cursor(walk, walk.position == refused_at),
+                )
+                refused_at = walk.position
+                metrics.continued(
+                    "the API refused the page cursor (HTTP 400)",
+                    state.walk.query.describe(stream.cursor_field),
+                )
+                continue
+            summary, records = summarise(stream, response)
+            state = after_page(state, summary)
+            if summary.next_page is None and state.walk is not None:
+                reason = (
+                    "the server capped the walk" if walk.throttled or summary.throttled else ""
+                )
+                metrics.continued(
+                    reason or f"finished {walk.query.describe(stream.cursor_field)}",
+                    state.walk.query.describe(stream.cursor_field),
+                )
+            yield Page(records, state, summary.position)
+
+    def params(self, stream: Stream, walk) -> dict:
+        """The query of a walk's next page: the stream's own parameters, the walk's filter and
+        the cursor of the previous page."""
+        params = {"sort": stream.sort, "per_page": str(self.settings.max_records_per_page)}
+        if stream.fields:
+            params["fields"] = ",".join(stream.fields)
+        params.update(walk.query.params(stream.cursor_field))
+        params.update(walk.next_page or {})
+        return params
+
+    def write(self, stream: Stream, page: Page) -> None:
+        """Write one page, advance the stream's state and commit both with a checkpoint (with
+        the stream's ``sync_health`` row when this page completes it)."""
+        deleted = 0
+        for record in page.records:
+            deleted += stream.apply(record, self.op)
+        self.states[stream.name] = page.state
+        upserted = len(page.records) if isinstance(stream, TableStream) else 0
+        self.metrics[stream.name].page(len(page.records), upserted, deleted, page.position)
+        if page.state.walk is None:
+            self.finish(stream, SUCCEEDED)
+        else:
+            self.op.checkpoint(dump_state(self.states))
+
+    def finish(self, stream: Stream, status: str, error: BaseException | None = None) -> None:
+        """Close a stream's figures and commit its ``sync_health`` row."""
+        state = self.states[stream.name]
+        reached = state.cursor if state.walk is None else state.walk.position or state.cursor
+        metrics = self.metrics[stream.name]
+        metrics.finish(status, reached, error)
+        self.op.upsert(HEALTH_TABLE, metrics.health_row(self.id, self.started_at))
+        self.op.checkpoint(dump_state(self.states))
+
+
+def summarise(stream: Stream, response) -> tuple[PageSummary, list]:
+    """What a page means for the state: its position, last id, cursor and throttle flag."""
+    records = response.data
+    where = stream.path
+    if not isinstance(records, list):
+        raise XurrentApiError(
+            f"Expected a JSON array of records from {where}, got {type(records).__name__}.",
+            response.status,
+            "unexpected_response",
+        )
+    position = last_id = None
+    if records:
+        try:
+            position = to_utc_text(records[-1][stream.cursor_field])
+            last_id = int(records[-1]["id"])
+        except (KeyError, TypeError, ValueError, RecordFormatError):
+            raise XurrentApiError(
+                f"A record from {where} lacks a valid id or {stream.cursor_field}.",
+                response.status,
+                "unexpected_response",
+            ) from None
+    throttled = str(response.headers.get(THROTTLED_HEADER, "")).strip().lower() == "true"
+    return (
+        PageSummary(len(records), next_page(stream, response.links), position, last_id, throttled),
+        records,
+    )
+
+
+def next_page(stream: Stream, links: Mapping[str, str]) -> dict | None:
+    """The cursor parameters of the ``rel="next"`` link, or None on the last page.
+
+    Only the link's cursor is used: the page is requested from the configured API with the
+    stream's own parameters, so a link on another host never receives the token and a link
+    that drops a parameter (``per_page`` at its default) cannot change the walk.
+    """
+    link = links.get("next")
+    if link is None:
+        return None
+    cursor = cursor_params(link)
+    if cursor is None or not link.split("?", 1)[0].endswith(stream.path):
+        raise XurrentApiError(
+            f"The API's next link for {stream.path} points elsewhere or carries no page cursor; "
+            "refusing to follow it.",
+            kind="unexpected_response",
+        )
+    return cursor
+
+
+def fetched_ahead(
+    walks: dict[str, Iterator[Page]], stop: Callable[[], None]
+) -> Iterator[tuple[str, Page | None]]:
+    """``(name, page)`` from several walks, each run on its own thread one page ahead, in the
+    order pages arrive; ``(name, None)`` when a walk ends.
+
+    A walk's error is raised after the pages already fetched by the others (they are written,
+    not wasted); then ``stop`` ends every other walk's waits and requests.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, len(walks)), thread_name_prefix="xurrent-walk")
+    pending = {pool.submit(next, walk, None): name for name, walk in walks.items()}
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            # Pages before errors: a failure never throws away a page fetched next to it.
+            for future in sorted(done, key=lambda future: future.exception() is not None):
+                name = pending.pop(future)
+                page = future.result()
+                if page is not None:
+                    pending[pool.submit(next, walks[name], None)] = name
+                yield name, page
+    except BaseException:
+        stop()
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

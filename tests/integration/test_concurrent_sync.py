@@ -3,21 +3,22 @@ shared pacer that keeps three fetchers under the real rate limits without a sing
 
 Everything runs over real HTTP against the simulator; the syncs go through the SDK's runner
 except the rate-limit test, which needs the client's real clock (the runner fixture swaps in a
-fake one so backoff costs no time) and therefore drives ``run_sync`` directly.
+fake one so backoff costs no time) and therefore drives ``run_sync`` directly with a recorder
+in place of the SDK's operations.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import fields, replace
+import time
 
 from fivetran_connector_sdk_common.logger import Logging
-from xurrent_testkit import api_requests, assert_matches_truth, configuration_for
+from testkit import Recorder, api_requests, assert_matches_truth, configuration_for
 
 from xurrent_connector.http import XurrentClient
-from xurrent_connector.settings import parse_settings
-from xurrent_connector.sync import Emitter, run_sync
+from xurrent_connector.options import parse_settings
+from xurrent_connector.sync import run_sync
 
 TABLES = ("organizations", "products", "projects")
 
@@ -65,8 +66,8 @@ def test_concurrent_sync_lands_the_ground_truth_with_tables_interleaved(make_sim
     # the final state is complete.
     pages = sum(len(api_requests(sim, table)) for table in TABLES)
     assert result.counts["Checkpoints"] >= pages
-    assert all(result.state["tables"][table]["walk"] is None for table in TABLES)
-    assert "Fetching 3 tables concurrently" in result.output
+    assert all(result.state["streams"][table]["walk"] is None for table in TABLES)
+    assert "Fetching 3 streams at once" in result.output
 
 
 def test_each_tables_progress_counts_only_its_own_requests(make_sim, runner):
@@ -76,7 +77,8 @@ def test_each_tables_progress_counts_only_its_own_requests(make_sim, runner):
     result = runner.run(configuration_for(sim, max_records_per_page=50))
     assert interleaved(sim)
     for table in TABLES:
-        match = re.search(rf"{table}: done, \d+ rows in \d+ pages, (\d+) requests", result.output)
+        pattern = rf"{table}: succeeded, \d+ records in \d+ pages, (\d+) requests"
+        match = re.search(pattern, result.output)
         assert match, f"no summary line for {table}"
         assert int(match.group(1)) == len(api_requests(sim, table)), table
 
@@ -88,10 +90,10 @@ def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss
 
     failed = runner.run(configuration, expect_failure=True)
     assert "500" in str(failed.error)
-    saved = failed.state["tables"]
+    saved = failed.state["streams"]
     # products stopped midway, exactly after its last consumed page ...
     products_walk = saved["products"]["walk"]
-    assert products_walk["next_link"] and products_walk["position"]
+    assert products_walk["next_page"] and products_walk["position"]
     # ... while the other tables' progress, made at the same time, was committed too.
     progressed = {
         table: saved[table]
@@ -108,8 +110,9 @@ def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss
     runner.run(configuration)
     assert_matches_truth(runner, sim)
     # Nothing was read twice beyond the resume points: each table's second run asked for
-    # fewer pages than a full read, and products continued from its saved link.
-    assert "search_after" in api_requests(sim, "products")[0]["query"]
+    # fewer pages than a full read, and products continued from its saved cursor.
+    resumed = api_requests(sim, "products")[0]["query"]
+    assert resumed["search_after"] == products_walk["next_page"]["search_after"]
     for table in progressed:
         full = math.ceil(len(sim.ground_truth(table)) / 20)
         assert len(api_requests(sim, table)) < full, table
@@ -119,24 +122,26 @@ def test_three_fetchers_share_one_pacer_and_never_see_a_429_under_the_real_limit
     # The real limits: 20 requests per 2 s and 3600 per hour, with the real clock.
     sim = make_sim(rate_limit=True, latency_ms=5)
     settings = parse_settings(configuration_for(sim, max_records_per_page=3))
-    upserted = []
-    # Every operation recorded, none reaching the SDK (there is no runner in this test).
-    emitter = Emitter(**{operation.name: lambda *args: None for operation in fields(Emitter)})
-    emitter = replace(emitter, upsert=lambda table, row: upserted.append(table))
+    recorder, waits = Recorder(), []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
     previous = Logging.LOG_LEVEL
     Logging.LOG_LEVEL = Logging.Level.WARNING
+    client = XurrentClient(settings, sleep=sleep)
     try:
-        with XurrentClient(settings) as client:
-            run_sync(settings, {}, client, emitter=emitter)
-            pacer = client.pacer.snapshot()
-            throttled = client.stats.throttled_429
+        run_sync(settings, {}, client, op=recorder)
     finally:
+        client.close()
         Logging.LOG_LEVEL = previous
     requests = api_requests(sim)
     assert len(requests) > 25  # more than one burst window's worth
     assert interleaved(sim)
     assert [entry for entry in requests if entry["status"] == 429] == []
-    assert throttled == 0
-    assert pacer["burst_waits"] > 0  # the burst limit was binding, and paced, not hit
+    assert sum(waits) > 0  # the burst limit was binding, and paced, not hit
+    health = {row["table_name"]: row for row in recorder.rows("sync_health")}
+    assert all(row["throttled_429"] == 0 for row in health.values())
     for table in TABLES:
-        assert upserted.count(table) == len(sim.ground_truth(table)), table
+        assert len(recorder.rows(table)) == len(sim.ground_truth(table)), table

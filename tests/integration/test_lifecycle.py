@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from xurrent_testkit import api_requests, configuration_for, mismatches
+from testkit import api_requests, configuration_for, mismatches
 
 UTC = timezone.utc
 
@@ -105,7 +105,7 @@ def test_archive_marks_the_project_deleted_with_archived_at(lifecycle_sim, runne
     first = runner.run(configuration)
     archived_id, bystander = live_project_ids(sim, 2)
     assert projects_by_id(runner)[archived_id]["_fivetran_deleted"] == "false"
-    cursor = first.state["lifecycle"]["archive"]["cursor"]
+    cursor = first.state["streams"]["archive"]["cursor"]
 
     moment = hours_ago(3)
     sim.archive_project(archived_id, at=moment)
@@ -149,7 +149,7 @@ def test_trash_marks_deleted_with_trashed_at_and_clears_archived_at(lifecycle_si
     assert rows[direct]["_fivetran_deleted"] == "true"
     assert rows[direct]["trashed_at"] == warehouse_text(second_trash)
     assert_live_rows_match_the_api(runner, sim)
-    assert datetime.fromisoformat(result.state["lifecycle"]["trash"]["cursor"]) == second_trash
+    assert datetime.fromisoformat(result.state["streams"]["trash"]["cursor"]) == second_trash
 
 
 @pytest.mark.parametrize("listing", ["archive", "trash"])
@@ -235,7 +235,7 @@ def test_erased_after_the_trash_period_stays_deleted_and_nothing_breaks(lifecycl
     rows = projects_by_id(runner)
     assert rows[trashed]["_fivetran_deleted"] == "true"
     assert rows[trashed]["trashed_at"] is not None
-    assert result.state["lifecycle"]["trash"]["walk"] is None
+    assert result.state["streams"]["trash"]["walk"] is None
     assert_live_rows_match_the_api(runner, sim, unseen={trashed_unseen})
     # Known limit: a project trashed and erased between two syncs leaves no entry to read
     # (xurrent_api.md §7: only audit lines remain), so its row is still shown live.
@@ -263,40 +263,56 @@ def test_lifecycle_cursors_are_kept_in_the_state_under_their_own_key(lifecycle_s
     result = runner.run(configuration_for(sim))
 
     state = result.state
-    assert state["version"] == 1
-    assert set(state["lifecycle"]) == {"archive", "trash"}
+    assert state["version"] == 2
+    assert set(state["streams"]) == {"organizations", "products", "projects", "archive", "trash"}
     newest = {
         listing: max(entry["created_at"] for entry in sim.store.rows[listing].values())
         for listing in ("archive", "trash")
     }
     for listing in ("archive", "trash"):
-        saved = state["lifecycle"][listing]
+        saved = state["streams"][listing]
         assert saved["walk"] is None
         assert datetime.fromisoformat(saved["cursor"]).timestamp() == newest[listing]
-    assert set(state["tables"]) == {"organizations", "products", "projects"}
+
+
+def as_version_1(state: dict, with_lifecycle: bool) -> dict:
+    """A finished version-2 state as the connector's version 0.1 wrote it."""
+    streams = state["streams"]
+    old = {"version": 1, "tables": {name: streams[name] for name in streams if name[-1] == "s"}}
+    if with_lifecycle:
+        old["lifecycle"] = {
+            name: streams[name] for name in ("archive", "trash") if name in streams
+        }
+    return old
 
 
 def test_state_without_the_lifecycle_key_still_loads(lifecycle_sim, runner):
-    """Version 1 states from before this feature: the first lifecycle sync follows the
-    tables' initial window when projects were never synced, and reads the listings in full
-    when they were (the warehouse may hold projects archived long ago)."""
+    """Version 1 states from before the archive and trash were read: the first such sync
+    follows the tables' initial window when projects were never synced, and reads the
+    listings in full when they were (the warehouse may hold projects archived long ago)."""
     sim = lifecycle_sim
     runner.run(configuration_for(sim, initial_sync_days=30, tables="organizations"))
-    assert "lifecycle" not in runner.saved_state()
+    assert "archive" not in runner.saved_state()["streams"]
+    runner.write_state(as_version_1(runner.saved_state(), with_lifecycle=False))
     sim.reset_stats()
     runner.run(configuration_for(sim, initial_sync_days=30))
     (request,) = api_requests(sim, "archive")
     start = datetime.fromisoformat(request["query"]["created_at"][2:])
     assert timedelta(days=29) < datetime.now(UTC) - start < timedelta(days=31)
 
-    old = runner.saved_state()
-    del old["lifecycle"]
-    runner.write_state(old)
+    runner.write_state(as_version_1(runner.saved_state(), with_lifecycle=False))
     sim.reset_stats()
     runner.run(configuration_for(sim, initial_sync_days=30))
     (request,) = api_requests(sim, "archive")
     assert "created_at" not in request["query"]
-    assert "lifecycle" in runner.saved_state()
+    assert runner.saved_state()["streams"]["archive"]["walk"] is None
+    # With the lifecycle section, the listings continue from their own cursors.
+    cursor = runner.saved_state()["streams"]["archive"]["cursor"]
+    runner.write_state(as_version_1(runner.saved_state(), with_lifecycle=True))
+    sim.reset_stats()
+    runner.run(configuration_for(sim, initial_sync_days=30, lookback_minutes=0))
+    (request,) = api_requests(sim, "archive")
+    assert request["query"]["created_at"] == ">=" + cursor
 
 
 def test_tables_without_projects_make_no_lifecycle_requests_and_keep_the_cursors(
@@ -304,13 +320,13 @@ def test_tables_without_projects_make_no_lifecycle_requests_and_keep_the_cursors
 ):
     sim = lifecycle_sim
     runner.run(configuration_for(sim))
-    saved = runner.saved_state()["lifecycle"]
+    saved = {name: runner.saved_state()["streams"][name] for name in ("archive", "trash")}
     (project_id,) = live_project_ids(sim, 1)
     sim.archive_project(project_id, at=hours_ago(2))
     sim.reset_stats()
     result = runner.run(configuration_for(sim, tables="organizations,products"))
     assert api_requests(sim, "archive") == [] and api_requests(sim, "trash") == []
-    assert result.state["lifecycle"] == saved
+    assert {name: result.state["streams"][name] for name in saved} == saved
     # Once projects are synced again the archive entry from meanwhile is found.
     runner.run(configuration_for(sim))
     assert project_id in deleted_ids(runner)
@@ -339,9 +355,9 @@ def test_a_sync_that_fails_inside_the_lifecycle_walk_resumes_without_loss(lifecy
     sim.add_request_hook(fail_the_third_archive_page)
     failed = runner.run(configuration, expect_failure=True)
     assert "500" in str(failed.error)
-    saved = failed.state["lifecycle"]["archive"]["walk"]
-    assert saved is not None and saved["next_link"] is not None  # resumes mid-walk
-    assert failed.state["lifecycle"]["trash"]["walk"] is not None  # not started yet
+    saved = failed.state["streams"]["archive"]["walk"]
+    assert saved is not None and saved["next_page"] is not None  # resumes mid-walk
+    assert failed.state["streams"]["trash"]["walk"] is not None  # planned, not started yet
     # The two committed pages (four entries, the first may be the re-read boundary entry of
     # the previous sync) were applied; the rest of the archive was not reached.
     assert 3 <= len(deleted_ids(runner) & set(moved[:6])) <= 4
@@ -350,13 +366,13 @@ def test_a_sync_that_fails_inside_the_lifecycle_walk_resumes_without_loss(lifecy
     sim.configure(fault_schedule={})
     archive_requests.clear()
     resumed = runner.run(configuration)
-    assert "search_after" in archive_requests[0]  # continued from the saved link
+    assert archive_requests[0]["search_after"] == saved["next_page"]["search_after"]
     assert set(moved) <= deleted_ids(runner)
     rows = projects_by_id(runner)
     assert all(rows[pid]["archived_at"] is not None for pid in moved[:6])
     assert all(rows[pid]["trashed_at"] is not None for pid in moved[6:])
-    assert resumed.state["lifecycle"]["archive"]["walk"] is None
-    assert resumed.state["lifecycle"]["trash"]["walk"] is None
+    assert resumed.state["streams"]["archive"]["walk"] is None
+    assert resumed.state["streams"]["trash"]["walk"] is None
     assert_live_rows_match_the_api(runner, sim)
 
 
@@ -374,4 +390,4 @@ def test_capped_listing_walks_continue_until_every_entry_is_read(lifecycle_sim, 
     assert set(moved) <= deleted_ids(runner)
     filters = [entry["query"].get("id") for entry in api_requests(sim, "archive")]
     assert any(value and value.startswith(">") for value in filters)  # the second was split
-    assert result.state["lifecycle"]["archive"]["walk"] is None
+    assert result.state["streams"]["archive"]["walk"] is None

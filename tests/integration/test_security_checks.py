@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 import urllib3.util.connection
-from xurrent_testkit import TOKEN, configuration_for
+from testkit import TOKEN, configuration_for
 
 CLIENT_ID = "security-client"
 CLIENT_SECRET = "csec-SeCuRiTy-a41f9e0c3b72"

@@ -1,7 +1,7 @@
 """End to end: connector.py through the SDK runner against the simulator over HTTP.
 
 Each test checks the warehouse against the simulator's ground truth with an oracle written
-from the simulator's field kinds (tests/conftest.py), not from the connector's table specs.
+from the simulator's field kinds (tests/testkit.py), not from the connector's stream specs.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from xurrent_testkit import (
+from testkit import (
     api_requests,
     assert_matches_truth,
     configuration_for,
@@ -43,8 +43,8 @@ def test_full_sync_lands_exactly_the_ground_truth(make_sim, runner, node_id_alwa
 
     assert_matches_truth(runner, sim, node_id_expected=node_id_always)
     truth_total = sum(len(sim.ground_truth(table)) for table in TABLES)
-    # Plus one sync_health row per table (health.py).
-    assert result.counts["Upserts"] == truth_total + len(TABLES)
+    # Plus one sync_health row per stream: the three tables, the archive and the trash.
+    assert result.counts["Upserts"] == truth_total + 5
     # One request per page and no request for an empty last page (100 rows fit one page).
     table_requests = [entry for table in TABLES for entry in api_requests(sim, table)]
     assert len(table_requests) == 3
@@ -63,13 +63,13 @@ def test_full_sync_lands_exactly_the_ground_truth(make_sim, runner, node_id_alwa
     assert products["salvage_value"] == "DECIMAL(38,10)"
     assert products["disabled"] == "BOOLEAN"
     assert products["custom_fields"] == "JSON"
-    # The final state is complete: every table has a cursor and no walk in progress.
+    # The final state is complete: every stream has a cursor and no walk in progress.
     state = result.state
-    assert state["version"] == 1
+    assert state["version"] == 2
     for table in TABLES:
-        assert state["tables"][table]["walk"] is None
+        assert state["streams"][table]["walk"] is None
         newest = max(updated_at_of(record) for record in sim.ground_truth(table))
-        assert datetime.fromisoformat(state["tables"][table]["cursor"]) == newest
+        assert datetime.fromisoformat(state["streams"][table]["cursor"]) == newest
 
 
 def test_disabled_rows_are_true_and_enabled_rows_false(make_sim, runner):
@@ -93,7 +93,7 @@ def test_second_sync_reads_changes_and_only_the_inclusive_boundary(make_sim, run
     sim = make_sim(anchor=days_ago(1))
     configuration = configuration_for(sim, lookback_minutes=lookback)
     first = runner.run(configuration)
-    cursors = {table: first.state["tables"][table]["cursor"] for table in TABLES}
+    cursors = {table: first.state["streams"][table]["cursor"] for table in TABLES}
     first_synced = max(synced_at(row) for table in TABLES for row in runner.rows(table))
 
     changed = {
@@ -122,7 +122,7 @@ def test_second_sync_reads_changes_and_only_the_inclusive_boundary(make_sim, run
         total += len(expected)
         (request,) = api_requests(sim, table)
         assert request["query"]["updated_at"] == ">=" + iso(start)
-    assert second.counts["Upserts"] == total + len(TABLES)  # and the sync_health rows
+    assert second.counts["Upserts"] == total + 5  # and the sync_health rows
 
 
 def test_initial_window_excludes_older_rows_and_all_includes_them(make_sim, runner):
@@ -161,18 +161,18 @@ def test_incremental_disabled_rereads_the_initial_window_every_sync(make_sim, ru
             minutes=1
         )
         # The cursor is still kept (for when incremental sync is switched back on).
-        assert second.state["tables"][table]["cursor"] == first.state["tables"][table]["cursor"]
+        assert second.state["streams"][table]["cursor"] == first.state["streams"][table]["cursor"]
 
 
 def test_tables_subset_only_reads_and_remembers_those_tables(make_sim, runner):
     sim = make_sim()
     result = runner.run(configuration_for(sim, tables="projects,products"))
-    # Syncing projects also reads the archive and trash listings (lifecycle.py).
+    # Syncing projects also reads the archive and trash listings.
     paths = {entry["path"] for entry in api_requests(sim)}
     assert paths == {"/v1/products", "/v1/projects", "/v1/archive", "/v1/trash"}
     assert runner.rows("organizations") == []
     assert_matches_truth(runner, sim, tables=("products", "projects"))
-    assert set(result.state["tables"]) == {"products", "projects"}
+    assert set(result.state["streams"]) == {"products", "projects", "archive", "trash"}
     # Adding the table later gives it its own first sync, leaving the others incremental.
     sim.reset_stats()
     result = runner.run(configuration_for(sim))
@@ -253,9 +253,9 @@ def test_a_sync_that_fails_midway_resumes_from_its_saved_link_without_loss(make_
     configuration = configuration_for(sim, max_records_per_page=5, retry_attempts=2)
     failed = runner.run(configuration, expect_failure=True)
     assert "500" in str(failed.error)
-    saved = failed.state["tables"]
+    saved = failed.state["streams"]
     in_progress = saved["products"]["walk"]
-    assert in_progress["next_link"] and in_progress["position"]
+    assert in_progress["next_page"]["search_after"] and in_progress["position"]
 
     stop_failing()
     sim.configure(fault_schedule={})
@@ -264,18 +264,18 @@ def test_a_sync_that_fails_midway_resumes_from_its_saved_link_without_loss(make_
 
     assert_matches_truth(runner, sim)
     # Each table continues from what it had checkpointed: a finished table only gets its
-    # (cheap) incremental read, a table with a saved next link continues from it instead of
+    # (cheap) incremental read, a table with a saved page cursor continues from it instead of
     # starting over, whatever the other tables were doing when products failed.
     for table in TABLES:
         walk = (saved.get(table) or {}).get("walk")
         first = api_requests(sim, table)[0]["query"]
         if table in saved and walk is None:
             assert first["updated_at"].startswith(">="), table
-        elif walk and walk["next_link"]:
-            assert "search_after" in first, table
+        elif walk and walk["next_page"]:
+            assert first["search_after"] == walk["next_page"]["search_after"], table
     full_products_pages = math.ceil(len(sim.ground_truth("products")) / 5)
     assert len(api_requests(sim, "products")) < full_products_pages
-    assert resumed.state["tables"]["products"]["walk"] is None
+    assert resumed.state["streams"]["products"]["walk"] is None
 
 
 def test_failure_inside_a_tie_block_resumes_without_loss(make_sim, runner):
@@ -294,7 +294,7 @@ def test_failure_inside_a_tie_block_resumes_without_loss(make_sim, runner):
         sim, max_records_per_page=per_page, retry_attempts=1, tables="products"
     )
     failed = runner.run(configuration, expect_failure=True)
-    walk = failed.state["tables"]["products"]["walk"]
+    walk = failed.state["streams"]["products"]["walk"]
     assert datetime.fromisoformat(walk["position"]) == tie_moment
 
     sim.configure(fault_schedule={})
@@ -318,7 +318,7 @@ def test_walk_cap_continues_and_splits_a_second_larger_than_the_cap(
     assert equality, "more rows than the cap share one second: expected an id split"
     assert all(q["id"].startswith(">") and q["updated_at"][0].isdigit() for q in equality)
     assert any(f.startswith(">") and not f.startswith(">=") for f in filters)  # after the split
-    assert result.state["tables"]["products"]["walk"] is None
+    assert result.state["streams"]["products"]["walk"] is None
 
 
 # --- resumption edge cases --------------------------------------------------------------------
@@ -330,17 +330,16 @@ def _fail_in_products(make_sim, runner, **sim_options):
         sim, max_records_per_page=10, retry_attempts=2, tables="products"
     )
     failed = runner.run(configuration, expect_failure=True)
-    assert failed.state["tables"]["products"]["walk"]["next_link"]
+    assert failed.state["streams"]["products"]["walk"]["next_page"]
     sim.configure(fault_schedule={})
     sim.reset_stats()
     return sim, configuration, failed.state
 
 
-def test_refused_saved_link_falls_back_to_an_inclusive_restart(make_sim, runner):
+def test_refused_saved_cursor_falls_back_to_an_inclusive_restart(make_sim, runner):
     sim, configuration, state = _fail_in_products(make_sim, runner)
-    walk = state["tables"]["products"]["walk"]
-    base, _, cursor = walk["next_link"].partition("search_after=")
-    walk["next_link"] = base + "search_after=expired-cursor"
+    walk = state["streams"]["products"]["walk"]
+    walk["next_page"] = {"search_after": "expired-cursor"}
     runner.write_state(state)
 
     runner.run(configuration)
@@ -352,12 +351,16 @@ def test_refused_saved_link_falls_back_to_an_inclusive_restart(make_sim, runner)
     assert_matches_truth(runner, sim, tables=("products",))
 
 
-def test_saved_link_with_another_field_list_is_not_followed(make_sim, runner):
+def test_a_resumed_walk_asks_with_todays_parameters_and_the_saved_cursor(make_sim, runner):
+    """The state keeps only the page cursor: a connector version with more columns resumes an
+    interrupted walk with its own field list, so no row is upserted without the new columns."""
     sim, configuration, state = _fail_in_products(make_sim, runner)
-    walk = state["tables"]["products"]["walk"]
-    walk["next_link"] = walk["next_link"].replace("fields=", "fields=name%2C", 1)
-    runner.write_state(state)
+    walk = state["streams"]["products"]["walk"]
+    assert set(walk["next_page"]) == {"search_after"}  # no URL, no field list in the state
     runner.run(configuration)
-    log = api_requests(sim, "products")
-    assert log[0]["query"]["updated_at"] == ">=" + walk["position"]
+    first, *_ = api_requests(sim, "products")
+    assert first["query"]["search_after"] == walk["next_page"]["search_after"]
+    fields = set(first["query"]["fields"].split(","))
+    assert {"name", "brand", "service", "disabled", "updated_at"} <= fields
+    assert first["query"]["sort"] == "updated_at,id" and first["query"]["per_page"] == "10"
     assert_matches_truth(runner, sim, tables=("products",))

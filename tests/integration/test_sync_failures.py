@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from xurrent_testkit import TOKEN, api_requests, assert_matches_truth, configuration_for
+from testkit import TOKEN, api_requests, assert_matches_truth, configuration_for
 
 
 def all_text_written(runner) -> str:
@@ -88,18 +88,24 @@ def test_state_from_an_older_shape_is_refused_with_instructions(sim, runner):
     assert runner.rows("organizations") == []
 
 
-def test_garbage_cursor_is_refused_naming_the_field(sim, runner):
-    state = {"version": 1, "tables": {"products": {"cursor": "last tuesday", "walk": None}}}
+@pytest.mark.parametrize(
+    "state, field",
+    [
+        ({"version": 2, "streams": {"products": {"cursor": "last tuesday"}}}, "streams.products"),
+        ({"version": 1, "tables": {"products": {"cursor": "last tuesday"}}}, "tables.products"),
+    ],
+)
+def test_garbage_cursor_is_refused_naming_the_field(sim, runner, state, field):
     result = runner.run(configuration_for(sim), state=state, expect_failure=True)
-    assert "tables.products.cursor" in str(result.error)
+    assert f"{field}.cursor" in str(result.error)
     assert sim.stats()["requests"] == 0
 
 
 def test_state_of_an_unconfigured_table_is_kept(sim, runner):
     cursor = "2020-01-01T00:00:00Z"
-    state = {"version": 1, "tables": {"projects": {"cursor": cursor, "walk": None}}}
+    state = {"version": 2, "streams": {"projects": {"cursor": cursor, "walk": None}}}
     result = runner.run(configuration_for(sim, tables="products"), state=state)
-    assert result.state["tables"]["projects"] == {"cursor": cursor, "walk": None}
-    assert result.state["tables"]["products"]["walk"] is None
+    assert result.state["streams"]["projects"] == {"cursor": cursor, "walk": None}
+    assert result.state["streams"]["products"]["walk"] is None
     assert api_requests(sim, "projects") == []
     assert_matches_truth(runner, sim, tables=("products",))

@@ -1,0 +1,414 @@
+"""The five streams: what each one reads, how it is walked, and what it writes.
+
+A stream is data, not code: a path, the timestamp it is walked by, and how a record becomes
+operations. Three streams are tables (organizations, products and projects, walked by
+``updated_at``): their columns decide the ``fields=`` list, the declared schema and the
+flattening of a record into a row, so none of the three can disagree with another. Two streams
+are the archive and trash listings (walked by ``created_at``): an entry of a project there
+marks the project's row deleted (``update`` of ``archived_at``/``trashed_at``, then
+``delete``) and other entries are skipped.
+
+Conversion rules (xurrent_api.md §6, fivetran_sdk.md §2.3): datetimes in any ISO 8601 offset
+become aware UTC datetimes; decimals keep the API's exact text in DECIMAL(38, 10); a reference
+becomes ``<field>_id`` and ``<field>_name`` (the service also its provider's id, name and
+account); arrays, hashes and custom fields are JSON; ``disabled`` is always a boolean; null
+stays null. Not replicated: write-only ``*_attachments`` and the projects ``note``, which
+``fields=`` cannot select.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from .errors import RecordFormatError, XurrentApiError
+
+UTC = timezone.utc
+LONG, STRING, BOOLEAN, UTC_DATETIME, JSON = "LONG", "STRING", "BOOLEAN", "UTC_DATETIME", "JSON"
+#: Exact decimals with generous headroom: an integer-part overflow would be stored as NULL.
+DECIMAL = {"type": "DECIMAL", "precision": 38, "scale": 10}
+
+Record = Mapping[str, Any]
+Extractor = Callable[[Record], Any]
+
+
+# --- value conversions (each chosen once per column) -------------------------------------------
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An aware datetime from ISO 8601 text with any offset (none means UTC).
+
+    Columns hand the SDK this object rather than text: the SDK re-parses every datetime string
+    (about 10 µs each), while an aware datetime is converted arithmetically to the same value.
+    """
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise RecordFormatError(f"not an ISO 8601 date-time: {value!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def format_utc(moment: datetime) -> str:
+    """Canonical UTC text ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` of an aware datetime."""
+    return moment.astimezone(UTC).isoformat()[:-6] + "Z"
+
+
+def to_utc_text(value: Any) -> str | None:
+    """Canonical UTC text of an API timestamp: the form cursors and filters use."""
+    moment = parse_timestamp(value)
+    return None if moment is None else format_utc(moment)
+
+
+def to_decimal_text(value: Any) -> str | None:
+    """Exact decimal text: the API's strings pass untouched (the SDK refuses floats)."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(value)
+    raise RecordFormatError(f"not a decimal: {value!r}")
+
+
+def to_int(value: Any) -> int | None:
+    if value is None or type(value) is int:
+        return value
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise RecordFormatError(f"not an integer: {value!r}") from None
+
+
+def to_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+# --- columns -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A warehouse column: its name, SDK type, the top-level API field it comes from, and how
+    to read it from a whole record (so nested references need no special case).
+    ``requested=False`` marks a column that is not asked for with ``fields=``."""
+
+    name: str
+    sdk_type: Any
+    source: str
+    extract: Extractor
+    requested: bool = True
+
+
+def _getter(field: str, convert: Callable[[Any], Any] | None) -> Extractor:
+    if convert is None:
+        return lambda record: record.get(field)
+    return lambda record: convert(record.get(field))
+
+
+def _nested(field: str, *keys: str) -> Extractor:
+    def extract(record: Record) -> Any:
+        value = record.get(field)
+        for key in keys:
+            if value is None:
+                return None
+            value = value.get(key)
+        return value
+
+    return extract
+
+
+def long(field: str, name: str | None = None) -> list[Column]:
+    return [Column(name or field, LONG, field, _getter(field, to_int))]
+
+
+def string(field: str, name: str | None = None) -> list[Column]:
+    """Text and enums (enums stay strings: legacy values such as ``na_cost_is_zero`` survive)."""
+    return [Column(name or field, STRING, field, _getter(field, None))]
+
+
+def boolean(field: str) -> list[Column]:
+    return [Column(field, BOOLEAN, field, _getter(field, to_bool))]
+
+
+def flag(field: str) -> list[Column]:
+    """A boolean the API leaves out when false (``disabled``): absent or null is False."""
+    return [Column(field, BOOLEAN, field, lambda record: record.get(field) is True)]
+
+
+def timestamp(field: str) -> list[Column]:
+    return [Column(field, UTC_DATETIME, field, _getter(field, parse_timestamp))]
+
+
+def decimal(field: str) -> list[Column]:
+    return [Column(field, DECIMAL, field, _getter(field, to_decimal_text))]
+
+
+def json_value(field: str) -> list[Column]:
+    """Arrays, hashes and custom fields: the parsed value itself (the SDK serialises it)."""
+    return [Column(field, JSON, field, _getter(field, None))]
+
+
+def implicit_string(field: str, name: str) -> list[Column]:
+    """Text the API returns on its own and that ``fields=`` may refuse (``nodeID``)."""
+    return [Column(name, STRING, field, _getter(field, None), requested=False)]
+
+
+def set_by_lifecycle(name: str) -> list[Column]:
+    """``archived_at``/``trashed_at``: no API field; an upsert writes null (a listed project is
+    live, so upserting a restored project clears them) and the archive or trash stream sets
+    one with ``update``."""
+    return [Column(name, UTC_DATETIME, name, lambda record: None, requested=False)]
+
+
+def reference(field: str, *labels: str) -> list[Column]:
+    """A reference ``{id, name}`` (or null) as ``<field>_id`` and ``<field>_name``; ``labels``
+    lists the keys that may hold the label, first present wins (templates use ``subject``)."""
+    labels = labels or ("name",)
+
+    def label(record: Record) -> Any:
+        value = record.get(field)
+        if value is None:
+            return None
+        return next((value[key] for key in labels if value.get(key) is not None), None)
+
+    return [
+        Column(f"{field}_id", LONG, field, _nested(field, "id")),
+        Column(f"{field}_name", STRING, field, label),
+    ]
+
+
+def service_with_provider() -> list[Column]:
+    """The service plus its provider, an organization that may live in a trusted account (its
+    account id is kept: the provider id alone would be ambiguous across accounts)."""
+    return reference("service") + [
+        Column("service_provider_id", LONG, "service", _nested("service", "provider", "id")),
+        Column("service_provider_name", STRING, "service", _nested("service", "provider", "name")),
+        Column(
+            "service_provider_account_id",
+            STRING,
+            "service",
+            _nested("service", "provider", "account", "id"),
+        ),
+    ]
+
+
+# --- streams -----------------------------------------------------------------------------------
+
+
+class Stream:
+    """What every stream has: a name (state key, sync_health row), a path and a cursor field.
+
+    Walks are sorted by ``<cursor_field>,id`` and filtered on ``cursor_field`` (state.py).
+    """
+
+    name: str
+    path: str
+    cursor_field: str
+    fields: tuple[str, ...] = ()
+
+    @property
+    def sort(self) -> str:
+        return f"{self.cursor_field},id"
+
+    def apply(self, record: Record, op: Any) -> int:
+        """Send the operations of one record to ``op`` (the SDK's ``Operations``); return how
+        many rows were marked deleted."""
+        raise NotImplementedError
+
+
+class TableStream(Stream):
+    """A collection replicated into a table of the same name, primary key ``id``."""
+
+    cursor_field = "updated_at"
+
+    def __init__(self, name: str, columns: Iterable[Iterable[Column]]):
+        self.name = name
+        self.path = f"/{name}"
+        self.columns = tuple(column for group in columns for column in group)
+        names = [column.name for column in self.columns]
+        if len(names) != len(set(names)):
+            raise ValueError(f"{name}: a column is declared twice")
+        self._plan = tuple((column.name, column.extract) for column in self.columns)
+        requested = (c.source for c in self.columns if c.requested and c.source != "id")
+        self.fields = tuple(dict.fromkeys(requested))  # every source field once, in order
+
+    def schema_entry(self) -> dict:
+        return {
+            "table": self.name,
+            "primary_key": ["id"],
+            "columns": {column.name: column.sdk_type for column in self.columns},
+        }
+
+    def flatten(self, record: Record) -> dict:
+        """One record as one row, every declared column present."""
+        try:
+            return {name: extract(record) for name, extract in self._plan}
+        except RecordFormatError as error:
+            raise RecordFormatError(f"{self.name} record {record.get('id')!r}: {error}") from None
+
+    def apply(self, record: Record, op: Any) -> int:
+        op.upsert(self.name, self.flatten(record))
+        return 0
+
+
+class BinStream(Stream):
+    """The archive or the trash listing: its project entries soft-delete project rows.
+
+    Both calls of an entry go into the same checkpoint batch, where the SDK merges them: the
+    row ends deleted with its moment set. The other bin's column is cleared because a project
+    sits in one bin at a time. An update or delete of a project never synced does nothing.
+    """
+
+    cursor_field = "created_at"
+    table = "projects"
+    record_type = "project"
+
+    def __init__(self, name: str, type_field: str, column: str, other_column: str):
+        self.name = name
+        self.path = f"/{name}"
+        self.type_field = type_field
+        self.column = column
+        self.other_column = other_column
+
+    def project_id(self, entry: Any) -> int | None:
+        """The project an entry holds, or None for an entry of another record type."""
+        if not isinstance(entry, Mapping):
+            raise XurrentApiError(f"An entry of {self.path} is not a JSON object.")
+        kind = entry.get(self.type_field)
+        if not isinstance(kind, str) or kind.lower() != self.record_type:
+            return None
+        reference = entry.get(kind, entry.get(self.record_type))  # keyed by the type
+        try:
+            return int(reference["id"])
+        except (TypeError, KeyError, ValueError):
+            raise XurrentApiError(
+                f"Entry {entry.get('id')!r} of {self.path} is a project entry without a valid "
+                "project reference."
+            ) from None
+
+    def apply(self, record: Record, op: Any) -> int:
+        project_id = self.project_id(record)
+        if project_id is None:
+            return 0
+        try:
+            moment = parse_timestamp(record.get(self.cursor_field))
+        except RecordFormatError:
+            moment = None
+        if moment is None:
+            raise XurrentApiError(
+                f"Entry {record.get('id')!r} of {self.path} lacks a valid {self.cursor_field}."
+            )
+        op.update(self.table, {"id": project_id, self.column: moment, self.other_column: None})
+        op.delete(self.table, {"id": project_id})
+        return 1
+
+
+_HEAD = (long("id"), implicit_string("nodeID", "node_id"), string("sourceID", "source_id"))
+_TIMESTAMPS = (timestamp("created_at"), timestamp("updated_at"))
+
+ORGANIZATIONS = TableStream(
+    "organizations",
+    (
+        *_HEAD,
+        string("source"),
+        string("name"),
+        reference("parent"),
+        reference("manager"),
+        reference("substitute"),
+        boolean("business_unit"),
+        reference("business_unit_organization"),
+        string("region"),
+        string("financialID", "financial_id"),
+        flag("disabled"),
+        boolean("end_user_privacy"),
+        reference("order_template", "subject", "name"),
+        string("picture_uri"),
+        string("remarks"),
+        json_value("custom_fields"),
+        json_value("addresses"),
+        json_value("contacts"),
+        json_value("attachments"),
+        reference("ui_extension", "title", "name"),
+        *_TIMESTAMPS,
+    ),
+)
+
+PRODUCTS = TableStream(
+    "products",
+    (
+        *_HEAD,
+        string("source"),
+        string("name"),
+        string("category"),
+        string("brand"),
+        string("model"),
+        string("productID", "product_id"),
+        service_with_provider(),
+        reference("support_team"),
+        reference("supplier"),
+        reference("financial_owner"),
+        string("rule_set"),
+        string("depreciation_method"),
+        long("rate"),
+        long("useful_life"),
+        decimal("salvage_value"),
+        string("salvage_value_currency"),
+        flag("disabled"),
+        json_value("recurrence"),
+        reference("workflow_template", "subject", "name"),
+        reference("workflow_manager"),
+        string("picture_uri"),
+        string("remarks"),
+        json_value("custom_fields"),
+        reference("ui_extension", "title", "name"),
+        json_value("attachments"),
+        *_TIMESTAMPS,
+    ),
+)
+
+PROJECTS = TableStream(
+    "projects",
+    (
+        *_HEAD,
+        string("source"),
+        string("subject"),
+        string("category"),
+        string("status"),
+        reference("manager"),
+        reference("customer"),
+        service_with_provider(),
+        string("program"),
+        string("justification"),
+        string("risk_level"),
+        string("completion_reason"),
+        timestamp("completion_target_at"),
+        timestamp("completed_at"),
+        long("resolution_duration"),
+        long("effort"),
+        decimal("cost_of_effort"),
+        decimal("cost_of_purchases"),
+        decimal("value"),
+        decimal("total_cost"),
+        long("roi"),
+        string("value_currency"),
+        string("time_zone"),
+        reference("work_hours"),
+        json_value("custom_fields"),
+        reference("ui_extension", "title", "name"),
+        json_value("attachments"),
+        *_TIMESTAMPS,
+        set_by_lifecycle("archived_at"),
+        set_by_lifecycle("trashed_at"),
+    ),
+)
+
+#: Read after the tables (a project archived after the tables walk read it is then deleted in
+#: the same sync), archive before trash (a project moving from one to the other ends trashed).
+ARCHIVE = BinStream("archive", "archived", "archived_at", "trashed_at")
+TRASH = BinStream("trash", "trashed", "trashed_at", "archived_at")
+
+TABLES: dict[str, TableStream] = {s.name: s for s in (ORGANIZATIONS, PRODUCTS, PROJECTS)}
+TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+BINS: tuple[BinStream, ...] = (ARCHIVE, TRASH)
+STREAMS: dict[str, Stream] = {**TABLES, **{b.name: b for b in BINS}}
