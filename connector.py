@@ -79,8 +79,9 @@ def setup_test(check):
             message = redact(str(error), max_length=1000)
             if not isinstance(error, (SetupProblem, XurrentApiError)):
                 message = f"The setup test failed unexpectedly ({type(error).__name__}: {message})"
+            secrets = configuration if isinstance(configuration, dict) else {}
             for option in OPTIONS:
-                secret = configuration.get(option.name) if option.secret else None
+                secret = secrets.get(option.name) if option.secret else None
                 if isinstance(secret, str) and len(secret.strip()) >= 3:
                     message = message.replace(secret.strip(), REDACTED)
             return Test.failure(message)

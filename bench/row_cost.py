@@ -22,15 +22,16 @@ import cProfile
 import io
 import pstats
 import time
+from functools import partial
 
 from fivetran_connector_sdk_cli.type_coercion import encode_row_data
 from fivetran_connector_sdk_core.model import DataType
 
 from simulator import SimConfig, Simulator
 from xurrent_connector.http import XurrentClient
-from xurrent_connector.pagination import first_request, iter_pages
-from xurrent_connector.settings import parse_settings
-from xurrent_connector.tables import TABLES
+from xurrent_connector.options import parse_settings
+from xurrent_connector.streams import TABLES
+from xurrent_connector.sync import next_page
 
 TOKEN = "row-cost-token"
 
@@ -54,12 +55,24 @@ def fetch_records(rows_per_table: int) -> dict[str, list[dict]]:
         settings = parse_settings(
             {"oauth_token": TOKEN, "account_id": "bench", "base_url": sim.api_url}
         )
-        with XurrentClient(settings) as client:
-            for name, spec in TABLES.items():
-                params = first_request(spec.api_fields, 100, {})
-                records[name] = [
-                    row for page in iter_pages(client, spec.path, params) for row in page.rows
-                ]
+        client = XurrentClient(settings)
+        try:
+            for name, stream in TABLES.items():
+                records[name] = read_all(client, stream)
+        finally:
+            client.close()
+    return records
+
+
+def read_all(client, stream) -> list[dict]:
+    """Every record of a stream, page by page, as the connector asks for them."""
+    params = {"sort": stream.sort, "per_page": "100", "fields": ",".join(stream.fields)}
+    records = []
+    while params is not None:
+        response = client.get(stream.path, params)
+        records += response.data
+        cursor = next_page(stream, response.links)
+        params = None if cursor is None else {**params, **cursor}
     return records
 
 
@@ -72,6 +85,14 @@ def best_of(repeat: int, function) -> float:
     return best
 
 
+def _flatten_all(flatten, rows) -> list:
+    return [flatten(record) for record in rows]
+
+
+def _encode_all(types, rows) -> list:
+    return [encode_row_data(types, row) for row in rows]
+
+
 def measure(records: dict[str, list[dict]], repeat: int) -> list[dict]:
     results = []
     for name, spec in TABLES.items():
@@ -79,10 +100,8 @@ def measure(records: dict[str, list[dict]], repeat: int) -> list[dict]:
         types = sdk_column_types(spec)
         flatten = spec.flatten
         flattened = [flatten(record) for record in rows]
-        flatten_seconds = best_of(repeat, lambda: [flatten(record) for record in rows])
-        encode_seconds = best_of(
-            repeat, lambda: [encode_row_data(types, row) for row in flattened]
-        )
+        flatten_seconds = best_of(repeat, partial(_flatten_all, flatten, rows))
+        encode_seconds = best_of(repeat, partial(_encode_all, types, flattened))
         per_row = 1e6 / max(1, len(rows))
         results.append(
             {

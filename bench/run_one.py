@@ -46,17 +46,10 @@ def load_connector(project_dir: str):
 
 
 def reported_concurrency(module) -> int | None:
-    """Concurrency the connector says it uses, if it exposes one; None means unknown (1)."""
-    candidates = [module]
-    for name in ("xurrent_connector.sync", "xurrent_connector.settings"):
-        if name in sys.modules:
-            candidates.append(sys.modules[name])
-    for candidate in candidates:
-        for attribute in ("MAX_WORKERS", "CONCURRENCY", "TABLE_CONCURRENCY", "MAX_CONCURRENCY"):
-            value = getattr(candidate, attribute, None)
-            if isinstance(value, int) and value > 0:
-                return value
-    return None
+    """Streams the connector fetches at the same time: the tables (xurrent_connector/sync.py
+    runs the configured tables as one concurrent group)."""
+    streams = sys.modules.get("xurrent_connector.streams")
+    return len(streams.TABLE_NAMES) if streams is not None else None
 
 
 def prepare_sdk_runtime(project_dir: str):

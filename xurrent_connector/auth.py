@@ -20,7 +20,7 @@ from typing import Callable
 import requests
 
 from .errors import XurrentApiError
-from .redact import redact, register_secret, url_for_message
+from .redact import endpoint_for_message, redact, register_secret
 
 #: Xurrent documents one hour; used only when the token response has no expires_in.
 DEFAULT_LIFETIME_SECONDS = 3600.0
@@ -90,13 +90,13 @@ class ClientCredentials:
                 self._header = None
 
     def __repr__(self) -> str:
-        return f"ClientCredentials(token_url={url_for_message(self._token_url)!r})"
+        return f"ClientCredentials(token_url={endpoint_for_message(self._token_url)!r})"
 
     def _fetch(self) -> None:
         """POST the grant (the caller holds the lock)."""
         self.token_requests += 1
         started = self._monotonic()
-        where = url_for_message(self._token_url)
+        where = endpoint_for_message(self._token_url)
         try:
             response = self._session.post(
                 self._token_url,
@@ -107,8 +107,8 @@ class ClientCredentials:
         except requests.RequestException as error:
             cause = "timed out" if isinstance(error, requests.Timeout) else type(error).__name__
             raise XurrentApiError(
-                f"Could not get an OAuth token from {where} ({cause}); check token_url (or "
-                "region/environment when token_url is empty).",
+                f"Could not get an OAuth token from {where} ({cause}): check token_url, or "
+                "region/environment when token_url is empty",
                 kind="token_endpoint_unavailable",
             ) from None
         body = _json_or_none(response)

@@ -44,7 +44,7 @@ from . import __version__
 from .auth import ClientCredentials, StaticToken
 from .errors import XurrentApiError
 from .metrics import StreamMetrics
-from .redact import redact, safe_log, url_for_message
+from .redact import endpoint_for_message, redact, safe_log, url_for_message
 
 USER_AGENT = f"xurrent-fivetran-connector/{__version__} (fivetran-connector-sdk)"
 MAX_CONSECUTIVE_429 = 20
@@ -226,7 +226,10 @@ class Pacer:
             remaining = self._server_remaining - self._since_observed
             if remaining <= 0:
                 candidates.append((self._server_reset_at + 1.0, "hourly budget used up"))
-            elif remaining < LOW_BUDGET_FRACTION * (self._server_limit or 0) and self._last:
+            elif (
+                remaining < LOW_BUDGET_FRACTION * (self._server_limit or 0)
+                and self._last is not None
+            ):
                 interval = (self._server_reset_at - now) / remaining
                 candidates.append((self._last + interval, "spreading a low budget"))
         return max(candidates)
@@ -241,8 +244,9 @@ def _header_number(headers: Mapping[str, str], name: str) -> float | None:
 
 
 def retry_after_seconds(headers: Mapping[str, str], now_epoch: float) -> float:
-    """How long to wait after a 429: ``Retry-After`` (seconds or an HTTP-date), else the
-    reported reset, else a default; at least 1 s and at most 60 s per answer."""
+    """How long to wait after a 429: ``Retry-After`` (seconds or an HTTP-date, read by
+    urllib3's parser, which dates against the system clock), else the reported reset
+    (``now_epoch`` turns an epoch into seconds), else a default; 1 to 60 s per answer."""
     wait = None
     value = headers.get("Retry-After")
     if value:
@@ -455,12 +459,13 @@ class XurrentClient:
             ),
             "forbidden": (
                 f"The token may not read {collection} in account '{account}'. Give the token "
-                f"the read scope for {collection} (or remove it from the tables setting), and "
-                f"check account_id: the token's user must have access to account '{account}'."
+                f"the '{collection.capitalize()} - Read' scope (or remove {collection} from the "
+                f"tables setting), and check account_id: the token's user must have access to "
+                f"account '{account}'."
             ),
             "not_found": (
                 f"Check account_id '{account}' and base_url / region / environment (the API is "
-                f"configured at {url_for_message(self._api_url)})."
+                f"configured at {endpoint_for_message(self._api_url)})."
             ),
         }
         fix = fixes.get(kind)
@@ -476,7 +481,8 @@ class XurrentClient:
     def _exhausted(self, url: str, attempts: int, last: _Failure) -> XurrentApiError:
         return XurrentApiError(
             redact(
-                f"GET {url_for_message(url)} failed after {attempts} attempts; last cause: "
+                f"GET {url_for_message(url)} failed after {attempts} attempt{'s' * (attempts > 1)}; "
+                f"last cause: "
                 f"{last.cause}. The next sync resumes from the last checkpoint. If this "
                 "persists, check base_url / region and the Xurrent status page, or raise "
                 "retry_attempts / request_timeout_seconds.",

@@ -90,3 +90,12 @@ def safe_log(level: str, message: str) -> None:
     if log.LOG_LEVEL is None:
         return
     getattr(log, level)(redact(message, max_length=2000))
+
+
+def endpoint_for_message(url: str) -> str:
+    """Scheme, host and path of a configured URL (never its query): which endpoint failed."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    return redact(f"{parts.scheme}://{parts.netloc}{parts.path}", max_length=200)

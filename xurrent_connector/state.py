@@ -11,9 +11,9 @@ The state holds, per stream, a cursor and the walk in progress; nothing else::
            "next_page": {"search_after": "..."},    # the cursor of the last page's next link
            "position": "2024-05-01T11:00:00Z",      # cursor field of the last row consumed
            "last_id": 5123,                         # id of that row
-           "throttled": false}}}}                   # a page carried X-Pagination-Throttled
+           "throttled": true}}}}                    # a page carried X-Pagination-Throttled
 
-A walk is one chain of pages sorted by ``<cursor field>,id`` with one of three filters:
+Fields that are not set are left out. A walk is one chain of pages sorted by ``<cursor field>,id`` with one of three filters:
 ``{"op": ">=", "at": T}`` (``at`` null: no filter, the ``all`` window), ``{"op": ">", "at": T}``,
 or ``{"op": "=", "at": T, "after_id": N}``, which splits one second holding more rows than the
 server lets a walk return. Since walks are sorted ascending, the last consumed row's timestamp
@@ -86,13 +86,15 @@ class Walk:
     throttled: bool = False
 
     def to_json(self) -> dict:
-        return {
+        """Only what is set: the SDK logs and stores the whole state at every checkpoint."""
+        data = {
             "query": self.query.to_json(),
             "next_page": self.next_page,
             "position": self.position,
             "last_id": self.last_id,
-            "throttled": self.throttled,
+            "throttled": self.throttled or None,
         }
+        return {key: value for key, value in data.items() if value is not None}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ expire, and a burst of ``retry_attempts`` faults crashes the sync at any page. T
 resumes from the state.json the SDK wrote. A final clean sync must then leave the warehouse
 equal to the simulator's ground truth for the window.
 
-The oracle is independent of the connector: expected rows come from ``xurrent_testkit``
+The oracle is independent of the connector: expected rows come from ``testkit``
 (written from the simulator's field kinds), the window from the wall clock around the runs,
 and whether a failed sync was allowed to fail from the simulator's own request log.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hypothesis import strategies as st
-from xurrent_testkit import (
+from testkit import (
     ACCOUNT,
     TOKEN,
     ConnectorRunner,
@@ -531,8 +531,8 @@ class ScenarioPlayer:
 
 
 def _open_walks(state: dict | None) -> list[str]:
-    tables = (state or {}).get("tables") or {}
-    return [name for name, entry in tables.items() if (entry or {}).get("walk") is not None]
+    streams = (state or {}).get("streams") or {}
+    return [name for name, entry in streams.items() if (entry or {}).get("walk") is not None]
 
 
 def _last_line(text: str) -> str:

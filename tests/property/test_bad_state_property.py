@@ -2,8 +2,9 @@
 
 After a good sync, hypothesis replaces the saved state with an older shape or edits one field
 of it into garbage (wrong types, unparseable or offset-less timestamps, timestamps in the
-future, unknown operators, foreign or malformed next links ...), the source changes, and the
-connector runs from that state. Allowed outcomes:
+future, unknown operators, malformed page cursors ...), the source changes, and the connector
+runs from that state. Version-1 states (connector 0.1) are migrated, and must not skip rows
+either. Allowed outcomes:
 
 * a clear error that says the saved state is the problem and how to recover (reset), sent
   before any API request, leaving state.json as it was; or
@@ -20,13 +21,14 @@ import json
 import os
 import shutil
 from typing import Callable
+from urllib.parse import urlencode
 
 import pytest
 import secret_scan
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sync_scenarios import TABLES
-from xurrent_testkit import (
+from testkit import (
     ACCOUNT,
     TOKEN,
     ConnectorRunner,
@@ -54,7 +56,21 @@ GARBAGE_TIMESTAMPS = (
     [],
     {},
 )
-GARBAGE_VALUES = (None, "", "x", -1, 0, 10**30, True, [], {}, "https://evil.example.com/v1/x")
+GARBAGE_VALUES = (
+    None,
+    "",
+    "x",
+    -1,
+    0,
+    10**30,
+    True,
+    [],
+    {},
+    "https://evil.example.com/v1/x",
+    {"search_after": 5},
+    {"search_after": "not-a-cursor"},
+)
+STREAMS = TABLES + ("archive", "trash")
 
 #: Shapes a state.json of another connector version or a hand-made one could have.
 OLDER_SHAPES = (
@@ -62,13 +78,17 @@ OLDER_SHAPES = (
     {"organizations": "2026-11-20T00:00:00Z", "products": "2026-11-20T00:00:00Z"},
     {"organizations_cursor": "2026-11-20T00:00:00Z"},
     {"version": 0, "tables": {}},
+    {"version": 3, "streams": {"products": {"cursor": "2026-11-20T00:00:00Z"}}},
     {"version": 2, "tables": {"products": {"cursor": "2026-11-20T00:00:00Z"}}},
     {"version": "1", "tables": {}},
     {"version": True, "tables": {}},
     {"tables": {"products": {"cursor": "2026-11-20T00:00:00Z", "walk": None}}},
+    {"streams": {"products": {"cursor": "2026-11-20T00:00:00Z", "walk": None}}},
     {"version": 1, "tables": []},
     {"version": 1, "tables": {"people": {"cursor": None, "walk": None}}},
     {"version": 1, "tables": {"products": "2026-11-20T00:00:00Z"}},
+    {"version": 1, "tables": {"products": {"cursor": "2026-11-20T00:00:00Z"}}, "lifecycle": []},
+    {"version": 2, "streams": {"products": {"cursor": None, "walk": {"query": None}}}},
 )
 
 FIELDS = (
@@ -78,14 +98,14 @@ FIELDS = (
     "walk.query.op",
     "walk.query.at",
     "walk.query.after_id",
-    "walk.next_link",
+    "walk.next_page",
     "walk.position",
     "walk.last_id",
     "walk.throttled",
 )
 WALK = {
     "query": {"op": ">=", "at": "2026-11-01T00:00:00Z"},
-    "next_link": None,
+    "next_page": None,
     "position": None,
     "last_id": None,
     "throttled": False,
@@ -97,7 +117,7 @@ def field_edit(table: str, path: str, value) -> tuple[str, Callable[[dict], dict
 
     def edit(valid):
         state = copy.deepcopy(valid)
-        entry = state["tables"][table]
+        entry = state["streams"][table]
         if path.startswith("walk.") and entry.get("walk") is None:
             entry["walk"] = copy.deepcopy(WALK)  # a walk in progress, then edited
         target, *keys = path.split(".")
@@ -110,13 +130,27 @@ def field_edit(table: str, path: str, value) -> tuple[str, Callable[[dict], dict
     return f"{table}.{path} = {value!r}", edit
 
 
+def as_version_1(valid: dict) -> dict:
+    """A version-2 state as connector 0.1 wrote it (tables, lifecycle, a whole next link)."""
+    streams = copy.deepcopy(valid["streams"])
+    for entry in streams.values():
+        walk = entry.get("walk")
+        if walk and walk.get("next_page"):
+            walk["next_link"] = "https://api.example.test/v1/x?" + urlencode(walk.pop("next_page"))
+    tables = {name: entry for name, entry in streams.items() if name in TABLES}
+    bins = {name: entry for name, entry in streams.items() if name not in TABLES}
+    return {"version": 1, "tables": tables, "lifecycle": bins}
+
+
 @st.composite
 def bad_states(draw):
     """(description, edit) where edit(valid_state) -> the corrupted state."""
     if draw(st.booleans()):
         shape = draw(st.sampled_from(OLDER_SHAPES))
         return f"older shape {json.dumps(shape)[:60]}", lambda _valid: copy.deepcopy(shape)
-    table = draw(st.sampled_from(TABLES))
+    if draw(st.integers(0, 5)) == 0:
+        return "the same state as version 1 wrote it", as_version_1
+    table = draw(st.sampled_from(STREAMS))
     path = draw(st.sampled_from(FIELDS))
     timestamp_field = path in ("cursor", "walk.query.at", "walk.position")
     value = draw(st.sampled_from(GARBAGE_TIMESTAMPS if timestamp_field else GARBAGE_VALUES))

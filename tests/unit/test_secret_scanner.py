@@ -15,7 +15,7 @@ import sys
 import textwrap
 
 import secret_scan
-from xurrent_testkit import TOKEN
+from testkit import TOKEN
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(TESTS_DIR)

@@ -1,19 +1,27 @@
-"""Flattening: every column kind, null handling, and the declared schema."""
+"""The streams: flattening every column kind, null handling, the declared schema and fields,
+and how archive and trash entries become soft deletes of projects."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
+from fivetran_connector_sdk_cli.type_coercion import encode_row_data
+from fivetran_connector_sdk_core.model import DataType
+from testkit import Recorder
 
-from xurrent_connector.tables import (
+import connector
+from xurrent_connector.errors import RecordFormatError, XurrentApiError
+from xurrent_connector.streams import (
+    ARCHIVE,
     DECIMAL,
     ORGANIZATIONS,
     PRODUCTS,
     PROJECTS,
+    STREAMS,
     TABLES,
-    RecordFormatError,
-    schema_declarations,
+    TRASH,
+    parse_timestamp,
     to_decimal_text,
     to_int,
     to_utc_text,
@@ -21,7 +29,7 @@ from xurrent_connector.tables import (
 
 
 def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 @pytest.mark.parametrize(
@@ -136,7 +144,7 @@ def test_product_row_covers_every_column_kind():
     assert row["custom_fields"] == [{"id": "tier", "value": "gold"}, {"id": "cc", "value": None}]
     assert row["attachments"] == []
     assert row["remarks"] == "Line one\nline two"
-    # Aware datetimes (the SDK stores the instant; see test_row_path.py).
+    # Aware datetimes (the SDK stores the instant; see the encoder test below).
     assert row["created_at"] == row["updated_at"] == utc("2016-03-14T09:10:50Z")
     assert set(row) == set(PRODUCTS.schema_entry()["columns"])
 
@@ -226,19 +234,26 @@ def test_project_row_decimals_and_datetimes():
 
 def test_fields_list_matches_the_columns_and_skips_unselectable_fields():
     for spec in TABLES.values():
-        fields = spec.api_fields
+        fields = spec.fields
         assert "id" not in fields  # implicit
         assert "nodeID" not in fields  # returned by the API itself, not selectable per .NET SDK
         assert len(fields) == len(set(fields))
         assert "created_at" in fields and "updated_at" in fields
-    assert "disabled" in ORGANIZATIONS.api_fields and "disabled" in PRODUCTS.api_fields
-    assert "note" not in PROJECTS.api_fields
-    assert "service" in PRODUCTS.api_fields and "financialID" in ORGANIZATIONS.api_fields
+    assert "disabled" in ORGANIZATIONS.fields and "disabled" in PRODUCTS.fields
+    assert "note" not in PROJECTS.fields
+    assert "service" in PRODUCTS.fields and "financialID" in ORGANIZATIONS.fields
+    assert "archived_at" not in PROJECTS.fields  # set by the archive stream, not read
+    for listing in (ARCHIVE, TRASH):
+        assert listing.fields == ()  # the listings' default fields are all there is
+        assert listing.sort == "created_at,id"
+    assert [stream.sort for stream in TABLES.values()] == ["updated_at,id"] * 3
 
 
 def test_schema_declares_every_column_with_a_type():
-    declarations = {entry["table"]: entry for entry in schema_declarations()}
-    assert set(declarations) == {"organizations", "products", "projects"}
+    declarations = {entry["table"]: entry for entry in connector.schema({})}
+    assert set(declarations) == {"organizations", "products", "projects", "sync_health"}
+    assert declarations["sync_health"]["primary_key"] == ["sync_id", "table_name"]
+    del declarations["sync_health"]
     for name, entry in declarations.items():
         assert entry["primary_key"] == ["id"]
         columns = entry["columns"]
@@ -250,3 +265,111 @@ def test_schema_declares_every_column_with_a_type():
     assert declarations["projects"]["columns"]["value"] == DECIMAL
     assert declarations["products"]["columns"]["disabled"] == "BOOLEAN"
     assert declarations["organizations"]["columns"]["custom_fields"] == "JSON"
+
+    assert list(STREAMS) == ["organizations", "products", "projects", "archive", "trash"]
+
+
+# --- the SDK stores the aware datetimes exactly as it would store canonical text --------------
+
+MOMENTS = [
+    "2016-03-22T21:02:50-05:00",
+    "2016-03-14T03:10:50-06:00",
+    "2017-01-13T09:00:00+01:00",
+    "2016-03-30T11:26:45Z",
+    "2016-03-30T11:26:45.250+02:00",
+    "2016-03-30T11:26:45.123456-03:30",
+    "2016-03-30T11:26:45",  # no offset: read as UTC
+    "2024-12-31T23:30:00-01:00",
+    "2024-03-31T01:59:59+00:00",
+]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_sdk_encodes_the_datetime_object_like_the_canonical_text(moment):
+    """Columns carry aware datetimes rather than text, which spares the SDK a ``strptime``
+    per value; its own encoder (the first step of ``op.upsert``) must give the same bytes."""
+    types = {"t": DataType.UTC_DATETIME}
+    as_object = encode_row_data(types, {"t": parse_timestamp(moment)})
+    as_text = encode_row_data(types, {"t": to_utc_text(moment)})
+    assert as_object == as_text
+
+
+@pytest.mark.parametrize("garbage", ["yesterday", "", "2016-13-40T00:00:00Z", 12345])
+def test_unparseable_datetimes_fail_naming_the_value_and_the_record(garbage):
+    with pytest.raises(RecordFormatError):
+        parse_timestamp(garbage)
+    with pytest.raises(RecordFormatError, match=r"projects record 1: not an ISO 8601"):
+        PROJECTS.flatten({"id": 1, "created_at": garbage})
+
+
+def test_flattened_project_datetimes_are_aware():
+    row = PROJECTS.flatten(
+        {"id": 1, "created_at": MOMENTS[0], "updated_at": MOMENTS[6], "completed_at": None}
+    )
+    assert row["created_at"] == datetime.fromisoformat("2016-03-23T02:02:50+00:00")
+    assert row["updated_at"].utcoffset().total_seconds() == 0
+    assert row["completed_at"] is None
+    assert row["archived_at"] is None and row["trashed_at"] is None  # upserted rows are live
+
+
+# --- archive and trash entries ------------------------------------------------------------------
+
+
+def entry(entry_id, kind, record_id, created_at="2026-02-01T10:00:00-06:00", listing=ARCHIVE):
+    """An entry shaped as documented: the record sits under a key named after its type."""
+    return {
+        "id": entry_id,
+        "created_at": created_at,
+        f"{listing.type_field}_by": {"id": 1, "name": "System"},
+        listing.type_field: kind,
+        kind: {"id": record_id, "href": f"https://x/v1/{kind}s/{record_id}", "display_name": "x"},
+    }
+
+
+def test_project_entries_give_the_project_id_and_other_types_none():
+    assert ARCHIVE.project_id(entry(1, "project", 42)) == 42
+    assert ARCHIVE.project_id(entry(1, "Project", 42)) == 42
+    assert ARCHIVE.project_id(entry(2, "request", 42)) is None
+    assert TRASH.project_id(entry(3, "project", 7, listing=TRASH)) == 7
+    # The type field of the other listing does not count.
+    assert ARCHIVE.project_id(entry(3, "project", 7, listing=TRASH)) is None
+
+
+@pytest.mark.parametrize("reference", [None, {}, {"id": "abc"}, "7"])
+def test_a_project_entry_without_a_usable_reference_fails_loudly(reference):
+    broken = entry(9, "project", 1)
+    broken["project"] = reference
+    with pytest.raises(XurrentApiError, match="Entry 9 of /archive"):
+        ARCHIVE.project_id(broken)
+
+
+def test_a_non_object_entry_fails_loudly():
+    with pytest.raises(XurrentApiError, match="not a JSON object"):
+        TRASH.project_id(["project", 1])
+
+
+def test_a_project_entry_becomes_an_update_then_a_delete_with_the_moment_in_utc():
+    op = Recorder()
+    assert ARCHIVE.apply(entry(1, "project", 2), op) == 1
+    assert TRASH.apply(entry(2, "project", 3, "2026-02-02T08:00:00+01:00", TRASH), op) == 1
+    assert ARCHIVE.apply(entry(3, "request", 4), op) == 0
+    assert op.calls == [
+        (
+            "update",
+            "projects",
+            {"id": 2, "archived_at": utc("2026-02-01T16:00:00Z"), "trashed_at": None},
+        ),
+        ("delete", "projects", {"id": 2}),
+        (
+            "update",
+            "projects",
+            {"id": 3, "trashed_at": utc("2026-02-02T07:00:00Z"), "archived_at": None},
+        ),
+        ("delete", "projects", {"id": 3}),
+    ]
+
+
+@pytest.mark.parametrize("bad", [None, "yesterday"])
+def test_an_entry_without_a_valid_moment_fails_loudly(bad):
+    with pytest.raises(XurrentApiError, match="created_at"):
+        ARCHIVE.apply(entry(1, "project", 2, created_at=bad), Recorder())

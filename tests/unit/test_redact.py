@@ -1,11 +1,11 @@
 """redact() and an end-to-end check that no secret reaches logs or exception messages."""
 
-import dataclasses
+from __future__ import annotations
 
 import pytest
-from http_support import CLIENT_SECRET, TOKEN, settings_for
+from testkit import CLIENT_SECRET, TOKEN, settings_for
 
-from xurrent_connector.http import XurrentApiError
+from xurrent_connector.errors import XurrentApiError
 from xurrent_connector.redact import REDACTED, redact, register_secret, url_for_message
 
 
@@ -61,17 +61,15 @@ def test_no_secret_in_logs_or_errors_across_failure_paths(sim, make_client, caps
         sim.expire_token(token)
     client.get("/organizations")  # 401, refresh, 200
 
-    wrong = dataclasses.replace(
-        settings_for(sim, client_credentials=True), client_secret="csec-OTHER-55555555"
-    )
     register_secret("csec-OTHER-55555555")  # what parse_settings does for configured secrets
-    for settings, path in (
-        (wrong, "/products"),
-        (dataclasses.replace(settings_for(sim), oauth_token="tok-BAD-7777777"), "/products"),
-        (settings_for(sim), "/products?sort=bogus"),
+    wrong = settings_for(sim, client_credentials=True, client_secret="csec-OTHER-55555555")
+    for settings, params in (
+        (wrong, None),
+        (settings_for(sim, oauth_token="tok-BAD-7777777"), None),
+        (settings_for(sim), {"sort": "bogus"}),
     ):
         with pytest.raises(XurrentApiError) as caught:
-            make_client(settings).get(path)
+            make_client(settings).get("/products", params)
         messages.append(str(caught.value))
 
     issued = [t for t, info in sim.tokens.items() if info.user.startswith("client:")]
@@ -79,6 +77,7 @@ def test_no_secret_in_logs_or_errors_across_failure_paths(sim, make_client, caps
     output = capsys.readouterr()
     everything = output.out + output.err + "\n".join(messages) + repr(client)
     assert '"WARNING"' in output.out and "-> 200" in output.out  # the logs were really written
+    assert len(messages) == 3
     for secret in [TOKEN, CLIENT_SECRET, "csec-OTHER-55555555", "tok-BAD-7777777", *issued]:
         assert secret not in everything
     assert "Bearer" not in everything and "Authorization" not in everything

@@ -1,14 +1,34 @@
-"""parse_settings: every key's valid and invalid forms, defaults, URL table, secrets kept out."""
+"""The option table: parse_settings (every key's valid and invalid forms, defaults, the URL
+table, secrets kept out of messages) and the setup form built from the same declarations."""
+
+from __future__ import annotations
 
 import dataclasses
 
 import pytest
+from fivetran_connector_sdk_cli import form_field as sdk_fields
+from fivetran_connector_sdk_cli.configuration_command import validate_form
 
-from xurrent_connector.settings import ALL_TABLES, ConfigurationError, Settings, parse_settings
+import connector
+from xurrent_connector.errors import ConfigurationError
+from xurrent_connector.options import (
+    CHOICE,
+    ENVIRONMENTS,
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    REGIONS,
+    TOGGLE,
+    Settings,
+    derived_urls,
+    parse_settings,
+)
+from xurrent_connector.streams import TABLE_NAMES
 
 TOKEN = "pat-SECRET-9f8e7d6c5b"
 SECRET = "client-SECRET-0a1b2c3d"
 BASE = {"oauth_token": TOKEN, "account_id": "widget"}
+MINIMAL = {"account_id": "widget", "oauth_token": "minimal-token-123456"}
+SETUP_FUNCTIONS = [function for _, function in connector.SETUP_TESTS]
 
 
 def parse(**changes):
@@ -27,6 +47,9 @@ def error_of(**changes) -> str:
     return str(caught.value)
 
 
+# --- parse_settings ------------------------------------------------------------------------------
+
+
 def test_defaults():
     settings = parse()
     assert settings == Settings(
@@ -38,6 +61,7 @@ def test_defaults():
         client_secret=None,
         region="global",
         environment="production",
+        base_url=None,
         initial_sync_days=90,
         enable_incremental_sync=True,
         lookback_minutes=5,
@@ -45,15 +69,21 @@ def test_defaults():
         request_timeout_seconds=30,
         retry_attempts=3,
         max_requests_per_hour=None,
-        tables=ALL_TABLES,
+        tables=("organizations", "products", "projects"),
         enable_debug_logging=False,
     )
+    assert settings.tables == TABLE_NAMES
     assert not settings.uses_client_credentials
 
 
 def test_settings_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         parse().account_id = "other"
+
+
+def test_settings_hold_every_option_and_the_api_url():
+    names = [field.name for field in dataclasses.fields(Settings)]
+    assert names == [option.name for option in OPTIONS] + ["api_url"]
 
 
 def test_empty_strings_mean_not_set_and_whitespace_is_stripped():
@@ -69,7 +99,7 @@ def test_empty_strings_mean_not_set_and_whitespace_is_stripped():
     assert settings.account_id == "widget"
     assert settings.region == "global"
     assert settings.lookback_minutes == 7
-    assert settings.tables == ALL_TABLES
+    assert settings.tables == TABLE_NAMES
     assert settings.max_requests_per_hour is None
 
 
@@ -125,6 +155,7 @@ def test_region_and_environment_url_table(region, environment, api_url, token_ur
     )
     assert (credentials.api_url, credentials.token_url) == (api_url, token_url)
     assert credentials.uses_client_credentials
+    assert derived_urls(region.lower(), environment.lower()) == (api_url, token_url)
 
 
 @pytest.mark.parametrize("region", ["au", "uk", "ch", "us"])
@@ -348,3 +379,134 @@ def test_non_string_values_are_tolerated():
 def test_configuration_must_be_a_dict():
     with pytest.raises(ConfigurationError):
         parse_settings(["oauth_token"])
+
+
+# --- the setup form ------------------------------------------------------------------------------
+
+
+def built_fields():
+    return {field.name: field for field in connector.configuration_form().to_response().fields}
+
+
+def test_form_fields_are_exactly_the_options_in_order():
+    names = [option.name for option in OPTIONS]
+    assert len(names) == len(set(names)), "a key appears twice in the option table"
+    assert list(OPTIONS_BY_NAME) == names
+    assert list(built_fields()) == names, "the form must show every option, in declared order"
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+def test_each_field_shows_its_options_label_and_description(option):
+    field = built_fields()[option.name]
+    assert field.label == option.label
+    assert field.description == option.description
+    if option.kind not in (CHOICE, TOGGLE):
+        assert field.placeholder == option.placeholder
+
+
+def test_secrets_are_password_fields_and_nothing_else_is():
+    fields = built_fields()
+    passwords = {name for name, field in fields.items() if field.text_field == sdk_fields.PASSWORD}
+    secrets = {option.name for option in OPTIONS if option.secret}
+    assert passwords == {"oauth_token", "client_secret"} == secrets
+
+
+def test_dropdowns_offer_exactly_the_accepted_values_with_human_labels():
+    fields = built_fields()
+    for name, accepted in (("region", REGIONS), ("environment", ENVIRONMENTS)):
+        options = fields[name].dropdown_options
+        assert [option.value for option in options] == [value for value, _ in accepted]
+        for option in options:
+            assert option.label and option.label != option.value
+            assert parse_settings({**MINIMAL, name: option.value})  # every option parses
+    assert "Australia" in [o.label for o in fields["region"].dropdown_options][1]
+
+
+def test_toggles_and_plain_text_fields():
+    fields = built_fields()
+    toggles = {name for name, field in fields.items() if field.toggle}
+    assert toggles == {"enable_incremental_sync", "enable_debug_logging"}
+    assert toggles == {option.name for option in OPTIONS if option.kind == TOGGLE}
+    dropdowns = {name for name, field in fields.items() if field.dropdown_options}
+    assert dropdowns == {option.name for option in OPTIONS if option.kind == CHOICE}
+    secrets = {option.name for option in OPTIONS if option.secret}
+    plain = {name for name, field in fields.items() if field.text_field == sdk_fields.PLAIN_TEXT}
+    assert plain == set(OPTIONS_BY_NAME) - toggles - dropdowns - secrets
+
+
+def test_only_account_id_is_required():
+    required = {name for name, field in built_fields().items() if field.required}
+    assert required == {"account_id"}
+    assert required == {option.name for option in OPTIONS if option.required}
+
+
+@pytest.mark.parametrize("option", OPTIONS, ids=lambda option: option.name)
+def test_description_states_default_and_accepted_values(option):
+    description = built_fields()[option.name].description
+    assert option.accepted in description
+    assert option.default_text in description
+    assert "Default" in description or "Required" in description or "Optional" in description
+    assert len(description) < 400, "one or two plain sentences, not an essay"
+
+
+def typed_default(option) -> str:
+    """The default as the description states it ("Default: 90." -> "90")."""
+    assert option.default_text.startswith("Default: ") and option.default_text.endswith(".")
+    return option.default_text[len("Default: ") : -1]
+
+
+@pytest.mark.parametrize(
+    "option", [option for option in OPTIONS if option.default is not None], ids=lambda o: o.name
+)
+def test_documented_default_is_the_default_parse_settings_applies(option):
+    """Leaving a field empty and typing its documented default must give the same settings."""
+    typed = typed_default(option)
+    assert f"Default: {typed}." in built_fields()[option.name].description
+    assert option.parse(typed) == option.default
+    assert parse_settings({**MINIMAL, option.name: ""}) == parse_settings(
+        {**MINIMAL, option.name: typed}
+    )
+
+
+def test_form_passes_the_sdk_validation_and_serialises():
+    built = connector.configuration_form()
+    validate_form(built.to_response().fields)
+    serialised = built._to_proto().SerializeToString()
+    for option in OPTIONS:
+        assert option.name.encode() in serialised
+
+
+def test_setup_tests_are_registered_in_order_under_stable_names():
+    tests = connector.configuration_form().to_response().tests
+    assert [test.name for test in tests] == [
+        "check_configuration",
+        "check_api_reachable",
+        "check_credentials",
+        "check_tables_readable",
+    ]
+    assert [test.label for test in tests] == [label for label, _ in connector.SETUP_TESTS]
+    assert all(test.label for test in tests)
+
+
+@pytest.mark.parametrize(
+    "configuration",
+    [None, {}, {"account_id": 5}, {"account_id": "widget", "oauth_token": ["x"]}, "text"],
+    ids=["none", "empty", "number", "list", "string"],
+)
+@pytest.mark.parametrize("test_function", SETUP_FUNCTIONS, ids=lambda f: f.__name__)
+def test_setup_tests_never_raise_on_garbage(test_function, configuration):
+    response = test_function(configuration)
+    assert response.success is None
+    assert response.failure
+
+
+def test_configuration_failure_quotes_the_configuration_error():
+    check_configuration = SETUP_FUNCTIONS[0]
+    response = check_configuration({"account_id": "widget"})
+    assert response.failure.startswith("Configuration key 'oauth_token'")
+    # Each key is checked before the pairing of the credentials: the bad value is named first.
+    response = check_configuration({"account_id": "widget", "lookback_minutes": "9999"})
+    assert response.failure.startswith("Configuration key 'lookback_minutes'")
+    response = check_configuration({**MINIMAL, "lookback_minutes": "9999"})
+    assert "lookback_minutes" in response.failure and "0 to 1440" in response.failure
+    assert check_configuration(MINIMAL).success is True

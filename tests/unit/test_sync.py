@@ -1,0 +1,357 @@
+"""The walker against a small in-test API, for corners the simulator cannot produce, and the
+fetch-ahead contract with fake walks.
+
+The stub API takes the client's real signature (``get(path, params, metrics)``) and serves the
+three documented cursor filters, ascending (timestamp, id) order, ``per_page`` and next links
+carrying an ``offset`` cursor. It can refuse every cursor, and its archive and trash mix project
+entries with entries of other record types, as the real listings do. Everything else is covered
+end to end against the simulator in tests/integration.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+from types import SimpleNamespace
+
+import pytest
+from testkit import Recorder
+
+from xurrent_connector.errors import StateError, XurrentApiError
+from xurrent_connector.options import parse_settings
+from xurrent_connector.state import load_state
+from xurrent_connector.sync import fetched_ahead, run_sync
+
+API = "https://api.example.test/v1"
+T1 = "2024-05-01T10:00:00Z"
+T2 = "2024-05-01T10:00:05Z"
+NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+WAIT_SECONDS = 5.0  # an upper bound for conditions that should hold almost at once
+
+
+class StubApi:
+    """Serves ``collections`` ({"/products": rows, "/archive": entries, ...})."""
+
+    def __init__(self, collections, *, refuse_cursors=False, next_path=None):
+        self.collections = {
+            path: sorted(
+                rows, key=lambda row: (row.get("updated_at") or row["created_at"], row["id"])
+            )
+            for path, rows in collections.items()
+        }
+        self.refuse_cursors = refuse_cursors
+        self.next_path = next_path
+        self.calls: list[tuple[str, dict]] = []
+
+    def get(self, path, params=None, metrics=None):
+        query = dict(params or {})
+        self.calls.append((path, query))
+        if metrics is not None:
+            metrics.request("ok")
+        if "offset" in query and self.refuse_cursors:
+            raise XurrentApiError("HTTP 400 (search_after is invalid)", 400, "bad_request")
+        field = query["sort"].split(",")[0]
+        matching = [row for row in self.collections[path] if matches(row, field, query)]
+        offset, per_page = int(query.get("offset", 0)), int(query["per_page"])
+        links = {}
+        if offset + per_page < len(matching):
+            links["next"] = f"{API}{self.next_path or path}?offset={offset + per_page}"
+        page = [dict(row) for row in matching[offset : offset + per_page]]
+        return SimpleNamespace(status=200, data=page, links=links, headers={})
+
+    def cancel(self) -> None:
+        """The sync stops the client this way when it fails."""
+        self.cancelled = True
+
+
+def matches(row, field, query) -> bool:
+    moment, bound = row[field], query.get(field)
+    if bound and bound.startswith(">="):
+        return moment >= bound[2:]
+    if bound and bound.startswith(">"):
+        return moment > bound[1:]
+    if bound:
+        return moment == bound and row["id"] > int(query["id"][1:])
+    return True
+
+
+def settings(**overrides):
+    configuration = {
+        "account_id": "widget",
+        "oauth_token": "stub-token",
+        "base_url": API,
+        "tables": "products",
+        "initial_sync_days": "all",
+        "max_records_per_page": "2",
+    }
+    configuration.update(overrides)
+    return parse_settings(configuration)
+
+
+def rows_at(moment, ids):
+    return [{"id": row_id, "updated_at": moment, "name": f"p{row_id}"} for row_id in ids]
+
+
+def sync(api, state=None, **overrides) -> tuple[Recorder, dict]:
+    op = Recorder()
+    final = run_sync(settings(**overrides), state or {}, api, op=op, now=lambda: NOW)
+    return op, final
+
+
+def product_ids(op: Recorder) -> list[int]:
+    return [row["id"] for row in op.rows("products")]
+
+
+# --- walking --------------------------------------------------------------------------------------
+
+
+def test_every_page_is_asked_with_the_streams_own_parameters_and_the_cursor():
+    """Next links carry only a cursor (``per_page`` and the rest may be missing): each page is
+    requested with the stream's parameters and the link's cursor, from the configured API."""
+    api = StubApi({"/products": rows_at(T1, range(1, 8))})
+    op, _ = sync(api)
+    assert sorted(product_ids(op)) == list(range(1, 8))
+    assert [query.get("offset") for _, query in api.calls] == [None, "2", "4", "6"]
+    for path, query in api.calls:
+        assert path == "/products"
+        assert query["sort"] == "updated_at,id" and query["per_page"] == "2"
+        assert "name" in query["fields"].split(",")
+
+
+def test_cursors_refused_every_time_still_finish_by_splitting_the_second():
+    rows = rows_at(T1, range(1, 8)) + rows_at(T2, [20, 21, 22])
+    api = StubApi({"/products": rows}, refuse_cursors=True)
+    op, final = sync(api)
+
+    assert set(product_ids(op)) == {row["id"] for row in rows}
+    assert final["streams"]["products"] == {"cursor": T2, "walk": None}
+    queries = [query for _, query in api.calls if "offset" not in query]
+    # After a second refusal at the same position, the restart is exact (by id), not inclusive.
+    assert any(q.get("updated_at") == T1 and q.get("id", "").startswith(">") for q in queries)
+    assert len(api.calls) < 40  # terminated, no loop
+    for state in op.states:
+        load_state(state, NOW)  # every checkpoint is a valid, loadable state
+
+
+def test_a_checkpoint_after_every_page_and_the_health_row_in_the_last_one():
+    api = StubApi({"/products": rows_at(T1, range(1, 6))})
+    op, _ = sync(api)
+    kinds = [call[0] if call[0] == "checkpoint" else call[1] for call in op.calls]
+    # Pages of 2, 2 and 1 rows; the last page's checkpoint also commits the sync_health row.
+    assert kinds == ["products"] * 2 + ["checkpoint"] + ["products"] * 2 + ["checkpoint"] + [
+        "products",
+        "sync_health",
+        "checkpoint",
+    ]
+    assert op.states[0]["streams"]["products"]["walk"]["position"] == T1
+    assert op.states[-1]["streams"]["products"] == {"cursor": T1, "walk": None}
+    (health,) = op.rows("sync_health")
+    assert (health["status"], health["rows_upserted"], health["pages"]) == ("succeeded", 5, 3)
+
+
+def test_a_400_on_a_request_without_cursor_is_an_error_not_a_restart():
+    class Refusing(StubApi):
+        def get(self, path, params=None, metrics=None):
+            self.calls.append((path, params))
+            raise XurrentApiError("HTTP 400: bad filter", 400, "bad_request")
+
+    api = Refusing({"/products": []})
+    with pytest.raises(XurrentApiError, match="bad filter"):
+        sync(api)
+    assert len(api.calls) == 1
+
+
+def test_a_next_link_outside_the_streams_path_is_refused():
+    api = StubApi({"/products": rows_at(T1, range(1, 8))}, next_path="/people")
+    with pytest.raises(XurrentApiError, match="refusing to follow it"):
+        sync(api)
+    assert len(api.calls) == 1
+
+
+def test_incremental_second_run_reads_from_cursor_minus_lookback():
+    api = StubApi({"/products": rows_at(T1, [1])})
+    state = {"version": 2, "streams": {"products": {"cursor": T2, "walk": None}}}
+    sync(api, state)
+    assert api.calls[0][1]["updated_at"] == ">=2024-05-01T09:55:05Z"
+
+
+# --- the archive and trash streams --------------------------------------------------------------
+
+
+def entry(entry_id, kind, record_id, created_at, listing="archive"):
+    verb = "archived" if listing == "archive" else "trashed"
+    reference = {"id": record_id, "href": f"{API}/{kind}s/{record_id}", "display_name": "x"}
+    return {"id": entry_id, "created_at": created_at, verb: kind, kind: reference}
+
+
+def listings(archive=(), trash=(), projects=()):
+    return StubApi({"/projects": list(projects), "/archive": list(archive), "/trash": list(trash)})
+
+
+def test_other_record_types_in_the_listings_only_move_the_cursor():
+    archive = [
+        entry(1, "request", 500, "2026-02-01T10:00:00Z"),
+        entry(2, "project", 10, "2026-02-01T10:00:01Z"),
+        entry(3, "task", 501, "2026-02-01T10:00:02Z"),
+        entry(4, "request", 502, "2026-02-01T10:00:03Z"),
+    ]
+    trash = [entry(5, "project", 11, "2026-02-02T08:00:00+01:00", "trash")]
+    op, final = sync(listings(archive, trash), tables="projects")
+
+    changes = [call for call in op.calls if call[0] in ("update", "delete")]
+    moment = datetime.fromisoformat
+    assert changes == [
+        (
+            "update",
+            "projects",
+            {"id": 10, "archived_at": moment("2026-02-01T10:00:01+00:00"), "trashed_at": None},
+        ),
+        ("delete", "projects", {"id": 10}),
+        (
+            "update",
+            "projects",
+            {"id": 11, "trashed_at": moment("2026-02-02T07:00:00+00:00"), "archived_at": None},
+        ),
+        ("delete", "projects", {"id": 11}),
+    ]
+    health = {row["table_name"]: row for row in op.rows("sync_health")}
+    assert (health["archive"]["rows_deleted"], health["archive"]["pages"]) == (1, 2)
+    assert (health["trash"]["rows_deleted"], health["trash"]["pages"]) == (1, 1)
+    # The cursor reached the last entry of any type.
+    assert final["streams"]["archive"] == {"cursor": "2026-02-01T10:00:03Z", "walk": None}
+    assert final["streams"]["trash"] == {"cursor": "2026-02-02T07:00:00Z", "walk": None}
+
+
+def test_update_and_delete_of_a_project_share_one_checkpoint_batch():
+    """The SDK merges an update and a delete of one key only within a batch; a checkpoint
+    between them would commit the update alone, and an update revives a deleted row."""
+    archive = [entry(n, "project", 100 + n, f"2026-02-01T10:00:0{n}Z") for n in range(5)]
+    op, _ = sync(listings(archive), tables="projects")
+    kinds = [call[0] for call in op.calls]
+    assert kinds.count("update") == 5
+    for index, kind in enumerate(kinds):
+        if kind == "update":
+            assert kinds[index + 1] == "delete"
+            assert op.calls[index][2]["id"] == op.calls[index + 1][2]["id"]
+
+
+def test_the_listings_start_at_the_initial_window_then_at_their_cursor():
+    api = listings([entry(1, "project", 1, "2026-02-20T00:00:00Z")])
+    op = Recorder()
+    run_sync(settings(tables="projects", initial_sync_days="90"), {}, api, op=op, now=lambda: NOW)
+    first = dict(api.calls)["/archive"]
+    assert first["created_at"] == ">=2025-12-01T12:00:00Z"  # 90 days before NOW
+    assert first["sort"] == "created_at,id" and first["per_page"] == "2"
+    assert "fields" not in first
+
+    api.calls.clear()
+    run_sync(settings(tables="projects"), op.states[-1], api, op=Recorder(), now=lambda: NOW)
+    assert dict(api.calls)["/archive"]["created_at"] == ">=2026-02-19T23:55:00Z"
+
+
+def test_without_projects_the_listings_are_not_read_and_their_state_is_kept():
+    api = listings([entry(1, "project", 1, T1)])
+    api.collections["/products"] = rows_at(T1, [1])
+    saved = {"version": 2, "streams": {"archive": {"cursor": "2026-01-01T00:00:00Z"}}}
+    _, final = sync(api, saved, tables="products")
+    assert [path for path, _ in api.calls] == ["/products"]
+    assert final["streams"]["archive"] == {"cursor": "2026-01-01T00:00:00Z", "walk": None}
+
+
+def test_every_checkpoint_carries_the_planned_walks_of_the_whole_sync():
+    """A sync that fails before reaching the listings resumes them from this sync's plan."""
+    op, _ = sync(listings(projects=rows_at(T1, [1, 2, 3])), tables="projects")
+    first = op.states[0]["streams"]
+    assert first["archive"]["walk"] == {"query": {"op": ">=", "at": None}}
+    assert first["trash"]["walk"] == {"query": {"op": ">=", "at": None}}
+
+
+def test_a_cursor_in_the_future_is_refused_before_any_request():
+    """It would make every later walk ask for entries created after it and skip them all."""
+    api = listings([entry(1, "project", 1, T1)])
+    saved = {"version": 2, "streams": {"trash": {"cursor": "2062-01-01T00:00:00Z"}}}
+    with pytest.raises(StateError, match="'streams.trash.cursor'"):
+        sync(api, saved, tables="projects")
+    assert api.calls == []
+
+
+# --- fetching ahead ------------------------------------------------------------------------------
+
+
+class Walk:
+    """A walk of ``count`` pages (None: endless) that counts the pages requested so far."""
+
+    def __init__(self, count=None, fail_after=None):
+        self.count, self.fail_after, self.requested = count, fail_after, 0
+
+    def __iter__(self):
+        number = 0
+        while self.count is None or number < self.count:
+            if number == self.fail_after:
+                raise RuntimeError("HTTP 503 after retries")
+            self.requested += 1
+            number += 1
+            yield number
+
+
+def wait_until(condition) -> bool:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.005)
+    return condition()
+
+
+def walk_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("xurrent-walk")]
+
+
+def test_pages_arrive_in_each_walks_order_then_its_end_interleaved_across_walks():
+    walks = {name: iter(Walk(20)) for name in "abc"}
+    taken = list(fetched_ahead(walks, lambda: None))
+    for name in "abc":
+        assert [page for walk, page in taken if walk == name] == list(range(1, 21)) + [None]
+    last_of_a = taken.index(("a", 20))
+    assert any(walk != "a" for walk, _ in taken[:last_of_a])  # fetched at the same time
+
+
+def test_a_walk_is_never_more_than_one_page_ahead_of_the_consumer():
+    walk = Walk()
+    pages = fetched_ahead({"a": iter(walk)}, lambda: None)
+    for taken in range(1, 4):
+        assert next(pages) == ("a", taken)
+        assert wait_until(lambda: walk.requested == taken + 1)
+        time.sleep(0.05)  # room for a (wrong) extra request; no timing is asserted
+        assert walk.requested == taken + 1
+    pages.close()
+
+
+def test_an_error_comes_after_the_pages_before_it_and_stops_the_others():
+    stopped = []
+    endless_b, endless_c = Walk(), Walk()
+    walks = {"a": iter(Walk(50, fail_after=2)), "b": iter(endless_b), "c": iter(endless_c)}
+    taken = []
+    with pytest.raises(RuntimeError, match="HTTP 503"):
+        for item in fetched_ahead(walks, lambda: stopped.append(True)):
+            taken.append(item)
+    assert ("a", 1) in taken and ("a", 2) in taken
+    assert stopped == [True]
+    assert wait_until(lambda: not walk_threads())
+    requested = endless_b.requested + endless_c.requested
+    time.sleep(0.1)
+    assert endless_b.requested + endless_c.requested == requested  # nothing after the stop
+    for name in "bc":  # what the others fetched was handed over in order, not thrown away
+        numbers = [page for walk, page in taken if walk == name]
+        assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_an_error_in_the_consumer_stops_every_walk():
+    stopped, endless = [], Walk()
+    with pytest.raises(ValueError):
+        for _ in fetched_ahead({"a": iter(endless), "b": iter(Walk())}, lambda: stopped.append(1)):
+            raise ValueError("bad record")
+    assert stopped == [1]
+    assert wait_until(lambda: not walk_threads())
+    requested = endless.requested
+    time.sleep(0.1)
+    assert endless.requested == requested
