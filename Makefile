@@ -8,7 +8,7 @@ export DO_NOT_TRACK := 1
 # The SDK CLI runs `pipreqs` from PATH; make the venv's tools visible to every recipe.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv test lint format demo bench package deploy clean
+.PHONY: venv test lint format docs demo bench package deploy clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 venv: $(STAMP)
 
-## lint: black and flake8, the same checks CI enforces
+## lint: black and flake8 (with bugbear and the cognitive-complexity rule), as CI enforces
 lint: venv
 	$(BIN)/black --check --quiet .
 	$(BIN)/flake8
@@ -34,7 +34,12 @@ test: venv
 	$(BIN)/pytest $(PYTEST_ARGS) || status=1; \
 	exit $$status
 
-## demo: start the simulator, run `fivetran debug` against it, print the table counts
+## docs: regenerate the README's configuration table and docs/tables.md from the code
+docs: venv
+	$(BIN)/python tools/generate_docs.py
+
+## demo: start the simulator, run `fivetran debug` on the staged connector, show its
+##       progress, the table counts and the data-quality report (full log in files/)
 demo: venv
 	$(BIN)/python tools/demo.py
 

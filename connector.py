@@ -69,27 +69,32 @@ class SetupProblem(Exception):
 
 def setup_test(check):
     """Turn ``check`` (which raises on a finding) into a test that returns ``Test.success()``
-    or ``Test.failure(message)`` and never raises: the SDK would abort the whole run. Every
-    configured secret is removed from the message, however short."""
+    or ``Test.failure(message)`` and never raises: the SDK would abort the whole run."""
 
     def run(configuration: dict):
         try:
             check(configuration)
         except Exception as error:  # noqa: BLE001 - a setup test must never raise
-            message = redact(str(error), max_length=1000)
-            if not isinstance(error, (SetupProblem, XurrentApiError)):
-                message = f"The setup test failed unexpectedly ({type(error).__name__}: {message})"
-            secrets = configuration if isinstance(configuration, dict) else {}
-            for option in OPTIONS:
-                secret = secrets.get(option.name) if option.secret else None
-                if isinstance(secret, str) and len(secret.strip()) >= 3:
-                    message = message.replace(secret.strip(), REDACTED)
-            return Test.failure(message)
+            return Test.failure(_failure_message(error, configuration))
         return Test.success()
 
     run.__name__ = check.__name__  # the SDK names each test after its function
     run.__doc__ = check.__doc__
     return run
+
+
+def _failure_message(error: Exception, configuration) -> str:
+    """The finding as the user reads it, with every configured secret removed however short
+    (the global redaction only knows secrets of six characters or more)."""
+    message = redact(str(error), max_length=1000)
+    if not isinstance(error, (SetupProblem, XurrentApiError)):
+        message = f"The setup test failed unexpectedly ({type(error).__name__}: {message})"
+    values = configuration if isinstance(configuration, dict) else {}
+    for option in OPTIONS:
+        secret = values.get(option.name) if option.secret else None
+        if isinstance(secret, str) and len(secret.strip()) >= 3:
+            message = message.replace(secret.strip(), REDACTED)
+    return message
 
 
 def _client(configuration: dict, token_provider=None) -> XurrentClient:

@@ -147,30 +147,14 @@ class SamplingProfiler:
                 self._charge(frame, spent)
 
     def _charge(self, frame, seconds: float):
-        classifier = self.classifier
-        innermost = None
-        own = charged = None
-        connector_frame = None
-        while frame is not None:
-            code = frame.f_code
-            bucket = classifier.bucket(code.co_filename)
-            if bucket is not None:
-                if innermost is None:
-                    innermost, own = code, bucket
-                if charged is None and bucket in (CONNECTOR, SDK):
-                    charged = bucket
-                if bucket == CONNECTOR:
-                    connector_frame = code
-                    break
-            frame = frame.f_back
+        innermost, own, charged, connector_frame = _classify_stack(frame, self.classifier)
         self.self_seconds[own or REST] += seconds
         self.charged_seconds[charged or REST] += seconds
         if innermost is not None:
             self.by_function[(innermost.co_filename, innermost.co_name, own)] += seconds
         if charged == CONNECTOR and connector_frame is not None:
-            self.by_connector_function[
-                (connector_frame.co_filename, connector_frame.co_name, CONNECTOR)
-            ] += seconds
+            key = (connector_frame.co_filename, connector_frame.co_name, CONNECTOR)
+            self.by_connector_function[key] += seconds
 
     def summary(self, top: int = 15) -> dict:
         """Seconds per bucket in both views, and the hottest functions."""
@@ -183,6 +167,23 @@ class SamplingProfiler:
             "top_functions": _top(self.by_function, top),
             "top_connector_functions": _top(self.by_connector_function, top),
         }
+
+
+def _classify_stack(frame, classifier):
+    """(innermost classified code, its bucket, the bucket charged, the connector's frame):
+    walking out from the sampled frame, the first connector or SDK frame is charged."""
+    innermost = own = charged = None
+    while frame is not None:
+        code = frame.f_code
+        bucket = classifier.bucket(code.co_filename)
+        if bucket is not None and innermost is None:
+            innermost, own = code, bucket
+        if bucket in (CONNECTOR, SDK) and charged is None:
+            charged = bucket
+        if bucket == CONNECTOR:
+            return innermost, own, charged, code
+        frame = frame.f_back
+    return innermost, own, charged, None
 
 
 def _top(counter: Counter, count: int) -> list[dict]:

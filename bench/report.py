@@ -48,6 +48,7 @@ def phase_markdown(title: str, phase: dict) -> list[str]:
     lines += _table(header, rows)
     total = phase["total"]
     other = ", ".join(f"{name} {count}" for name, count in total["other_requests"].items())
+    outside = f"; requests outside the three tables: {other}" if other else ""
     lines += [
         "",
         f"- CPU (whole child process, user+sys): {_cell(phase.get('cpu_seconds'), '{:.2f}')} s"
@@ -58,8 +59,7 @@ def phase_markdown(title: str, phase: dict) -> list[str]:
         f"- upserts {_cell(phase.get('upserts'), '{}')}, checkpoints"
         f" {_cell(phase.get('checkpoints'), '{}')}, state {_cell(phase.get('state_bytes'), '{}')}"
         f" bytes; concurrency reported {phase.get('concurrency_reported') or 'none (1 assumed)'},"
-        f" max requests in flight observed {phase.get('max_in_flight_observed')}"
-        + (f"; requests outside the three tables: {other}" if other else ""),
+        f" max requests in flight observed {phase.get('max_in_flight_observed')}{outside}",
     ]
     if total.get("client_seconds") is not None:
         lines.append(

@@ -20,6 +20,8 @@ import sys
 import time
 import traceback
 
+from fivetran_connector_sdk_core.errors import ConnectorTask
+
 
 def current_rss_kb() -> int:
     """Resident set size now, from /proc (kB), for the baseline after imports."""
@@ -118,7 +120,7 @@ def main(argv: list[str]) -> int:
                 counts = run_sync(module, project_dir, configuration, arguments["state"])
             result["ok"] = True
             result["counts"] = dict(counts or {})
-        except BaseException as error:  # the runner re-raises the connector's failure
+        except (Exception, ConnectorTask) as error:  # the runner re-raises the failure
             result["error"] = scrub(
                 f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}", secrets
             )
@@ -135,7 +137,7 @@ def main(argv: list[str]) -> int:
         if os.path.exists(state_path):
             with open(state_path, encoding="utf-8") as state_file:
                 result["state"] = json.load(state_file)
-    except BaseException as error:  # harness failure: still leave a result behind
+    except (Exception, ConnectorTask) as error:  # harness failure: leave a result behind
         result["error"] = scrub(
             f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=8)}", secrets
         )

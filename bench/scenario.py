@@ -262,9 +262,7 @@ def table_wall_seconds(per_table: dict, run_end: float | None) -> dict[str, floa
         later_starts = [
             other["first"]
             for other_name, other in per_table.items()
-            if other_name != name
-            and other["first"] is not None
-            and other["first"] >= bucket["last"]
+            if other_name != name and (other["first"] or 0) >= bucket["last"]
         ]
         overlapped = any(
             other["first"] is not None and bucket["first"] < other["first"] < bucket["last"]
@@ -365,6 +363,7 @@ def phase_report(
     total_rows = sum(rows_by_table.get(table, 0) for table in TABLES)
     total_requests = sum(bucket["requests"] for bucket in traffic["tables"].values())
     total_throttled = sum(bucket["throttled_429"] for bucket in traffic["tables"].values())
+    table_floor = sum(tables[table]["request_floor"] for table in TABLES)
     total = metrics.table_metrics(
         rows=total_rows,
         requests=total_requests,
@@ -374,8 +373,7 @@ def phase_report(
         concurrency=concurrency,
         rate_limited=options.rate_limit,
         page_size=options.page_size,
-        floor=sum(tables[table]["request_floor"] for table in TABLES)
-        + sum(listing_floor.values()),
+        floor=table_floor + sum(listing_floor.values()),
     )
     total["server_seconds"] = sum(
         bucket["server_seconds"] for bucket in traffic["tables"].values()

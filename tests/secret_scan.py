@@ -15,7 +15,8 @@ Secrets it knows: values registered with ``register_secret`` (tests/property reg
 client secret), the ``*TOKEN``/``*SECRET``/``ALL_SECRETS`` constants of the test kit
 (tests/testkit.py) and of the property scenarios, every access token the simulator issues
 during the session, and anything shaped like the suite's distinctive test secrets
-(``tok-SeCrEt-3f9a…``). Messages name the secret by its first characters only, so the scanner's own report never leaks it.
+(``tok-SeCrEt-3f9a…``). Messages name the secret by its first characters only, so the
+scanner's own report never leaks it.
 
 A test that must print a secret on purpose (none does today) can opt out with
 ``@pytest.mark.allows_secret_output``.

@@ -219,12 +219,10 @@ def build_package(staging_dir: Path) -> tuple[Path, str]:
         if any(pattern.search(line) for pattern in DEPENDENCY_PROBLEM_PATTERNS)
     ]
     if problems:
+        found = "\n".join(problems)
         raise PackagingError(
             "the SDK's requirements check reported problems; fix requirements.txt or the imports "
-            "of connector.py/xurrent_connector:\n"
-            + "\n".join(problems)
-            + "\n\nfull output:\n"
-            + output
+            f"of connector.py/xurrent_connector:\n{found}\n\nfull output:\n{output}"
         )
     if not zip_path.is_file():
         raise PackagingError(

@@ -2,8 +2,9 @@
 
 Both providers answer ``current()`` with the header and its generation (a number that grows
 with every new token), so that after a 401 the client drops the refused token only if nobody
-replaced it in the meantime: threads that share a client renew it once, not once each. Client credentials are renewed before ``expires_in`` runs out (2 minutes early, or 10 % of
-a short lifetime), so a long sync does not collect a 401 every hour.
+replaced it in the meantime: threads that share a client renew it once, not once each. Client
+credentials are renewed before ``expires_in`` runs out (2 minutes early, or 10 % of a short
+lifetime), so a long sync does not collect a 401 every hour.
 
 Failures of the token endpoint are ``XurrentApiError`` of kind ``token_endpoint_unavailable``
 (timeouts, 5xx, 429: worth retrying) or ``token_rejected`` (the client is refused: a setting to

@@ -130,6 +130,16 @@ class _Failure:
     generation: int = 0
 
 
+@dataclass
+class _Budget:
+    """What one ``get`` has spent: transient failures, 429s in a row, waiting, a refresh."""
+
+    transient: int = 0
+    throttled: int = 0
+    waited_429: float = 0.0
+    refreshed: bool = False
+
+
 # --- pacing -----------------------------------------------------------------------------------
 
 
@@ -224,12 +234,10 @@ class Pacer:
             candidates.append((self._hour[-limit] + HOUR_SECONDS, "hourly limit"))
         if self._server_reset_at is not None and self._server_reset_at > now:
             remaining = self._server_remaining - self._since_observed
+            low = remaining < LOW_BUDGET_FRACTION * (self._server_limit or 0)
             if remaining <= 0:
                 candidates.append((self._server_reset_at + 1.0, "hourly budget used up"))
-            elif (
-                remaining < LOW_BUDGET_FRACTION * (self._server_limit or 0)
-                and self._last is not None
-            ):
+            elif low and self._last is not None:
                 interval = (self._server_reset_at - now) / remaining
                 candidates.append((self._last + interval, "spreading a low budget"))
         return max(candidates)
@@ -339,38 +347,44 @@ class XurrentClient:
         """
         url = self._api_url + path
         metrics = metrics if metrics is not None else StreamMetrics("request", _no_time)
-        transient = consecutive_429 = 0
-        waited_429 = 0.0
-        refreshed = False
+        budget = _Budget()
         while True:
             outcome = self._attempt(url, params, metrics)
             if isinstance(outcome, ApiResponse):
                 return outcome
-            action = POLICY[outcome.kind]
-            if action is Action.REFRESH and self.token_provider.refreshable and not refreshed:
-                refreshed, wait = True, 0.0
-                self.token_provider.invalidate(outcome.generation)
-            elif action is Action.WAIT:
-                consecutive_429 += 1
-                wait = retry_after_seconds(outcome.response.headers, self._wall_clock())
-                if consecutive_429 > self._max_429 or waited_429 + wait > self._max_throttle_wait:
-                    raise self._still_throttled(url, consecutive_429, waited_429)
-                waited_429 += wait
-            elif action is Action.BACKOFF:
-                transient += 1
-                if transient >= self.settings.retry_attempts:
-                    raise self._exhausted(url, transient, outcome)
-                ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (transient - 1))
-                wait = self._rng.uniform(0.0, ceiling)
-            else:
-                raise self._failure(url, outcome)
+            wait = self._retry_wait(url, outcome, budget)
             metrics.retry()
             safe_log(
                 "warning",
                 f"GET {url_for_message(url)}: {outcome.cause}; retrying in {wait:.1f} s "
-                f"({transient} transient failures, {consecutive_429} rate-limited in a row)",
+                f"({budget.transient} transient failures, {budget.throttled} rate-limited in a "
+                "row)",
             )
             self._sleep(wait)
+
+    def _retry_wait(self, url: str, outcome: _Failure, budget: _Budget) -> float:
+        """How long to wait before retrying, by the policy table; raises when the action is to
+        fail, or when the action's budget is spent."""
+        action = POLICY[outcome.kind]
+        if action is Action.REFRESH and self.token_provider.refreshable and not budget.refreshed:
+            budget.refreshed = True
+            self.token_provider.invalidate(outcome.generation)
+            return 0.0
+        if action is Action.WAIT:
+            budget.throttled += 1
+            wait = retry_after_seconds(outcome.response.headers, self._wall_clock())
+            too_long = budget.waited_429 + wait > self._max_throttle_wait
+            if budget.throttled > self._max_429 or too_long:
+                raise self._still_throttled(url, budget.throttled, budget.waited_429)
+            budget.waited_429 += wait
+            return wait
+        if action is Action.BACKOFF:
+            budget.transient += 1
+            if budget.transient >= self.settings.retry_attempts:
+                raise self._exhausted(url, budget.transient, outcome)
+            ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (budget.transient - 1))
+            return self._rng.uniform(0.0, ceiling)
+        raise self._failure(url, outcome)
 
     def _attempt(self, url: str, params, metrics) -> ApiResponse | _Failure:
         """One attempt: a pacing slot, the exchange, its classification."""

@@ -28,32 +28,40 @@ HEALTH_TABLE = "sync_health"
 SUCCEEDED, FAILED = "succeeded", "failed"
 #: Error kinds that are not failed requests: flow control, and token requests (not API calls).
 NOT_FAILURES = frozenset({"throttled", "token_endpoint_unavailable"})
-PROGRESS_EVERY_PAGES = 10
+PROGRESS_EVERY_PAGES = 25
 PROGRESS_EVERY_SECONDS = 30.0
 
-HEALTH_COLUMNS = {
-    "sync_id": "STRING",
-    "table_name": "STRING",
-    "status": "STRING",
-    "error": "STRING",
-    "sync_started_at": "UTC_DATETIME",
-    "started_at": "UTC_DATETIME",
-    "finished_at": "UTC_DATETIME",
-    "duration_seconds": "DOUBLE",
-    "rows_upserted": "LONG",
-    "rows_deleted": "LONG",
-    "pages": "LONG",
-    "requests": "LONG",
-    "retries": "LONG",
-    "throttled_429": "LONG",
-    "failed_requests": "LONG",
-    "error_rate": "DOUBLE",
-    "errors_by_kind": "JSON",
-    "mean_response_ms": "DOUBLE",
-    "p_95_response_ms": "DOUBLE",
-    "ratelimit_limit": "LONG",
-    "ratelimit_remaining": "LONG",
-    "cursor_reached": "UTC_DATETIME",
+#: Every column of ``sync_health``: name, SDK type, what it holds. The documentation of the
+#: table (docs/tables.md) is generated from this (tools/generate_docs.py).
+HEALTH_COLUMNS_TABLE = """
+sync_id              STRING        a UUID per sync; order syncs by `sync_started_at`
+table_name           STRING        the stream: a table, or `archive` / `trash`
+status               STRING        `succeeded` or `failed`
+error                STRING        why it failed, secrets removed (or why another stream stopped it)
+sync_started_at      UTC_DATETIME  when the sync started
+started_at           UTC_DATETIME  when this stream started
+finished_at          UTC_DATETIME  when this stream finished or failed
+duration_seconds     DOUBLE        `finished_at - started_at`
+rows_upserted        LONG          rows written to the table
+rows_deleted         LONG          projects marked deleted (archive and trash)
+pages                LONG          pages read
+requests             LONG          HTTP attempts, retries included
+retries              LONG          attempts repeated after a failure or a 429
+throttled_429        LONG          answers 429 (rate limited), waited out and retried
+failed_requests      LONG          failed attempts: 5xx, timeouts, drops, malformed bodies, 4xx (not 429s)
+error_rate           DOUBLE        `failed_requests / requests`
+errors_by_kind       JSON          failed attempts and 429s by kind, e.g. `{"server_error": 2}`
+mean_response_ms     DOUBLE        mean response time
+p_95_response_ms     DOUBLE        95th percentile response time
+ratelimit_limit      LONG          the API's hourly request budget (`x-ratelimit-limit`)
+ratelimit_remaining  LONG          what was left of it after the stream's last answer
+cursor_reached       UTC_DATETIME  where the next sync continues (failed: the last committed row)
+"""
+HEALTH_COLUMNS: dict[str, tuple[str, str]] = {
+    name: (kind, meaning)
+    for name, kind, meaning in (
+        line.split(maxsplit=2) for line in HEALTH_COLUMNS_TABLE.strip().splitlines()
+    )
 }
 
 
@@ -62,7 +70,7 @@ def health_schema() -> dict:
     return {
         "table": HEALTH_TABLE,
         "primary_key": ["sync_id", "table_name"],
-        "columns": dict(HEALTH_COLUMNS),
+        "columns": {name: kind for name, (kind, _) in HEALTH_COLUMNS.items()},
     }
 
 

@@ -49,25 +49,44 @@ _HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
 
 
 @dataclass(frozen=True)
+class Value:
+    """What a key accepts: its text for people, its parser, and how the form shows it."""
+
+    accepted: str
+    parse: Callable[[str], Any]
+    kind: str = TEXT
+    choices: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Option:
-    """One configuration key. ``parse`` turns the stripped, non-empty text into the value or
-    raises ``ValueError`` with the problem (never quoting a secret)."""
+    """One configuration key. ``value.parse`` turns the stripped, non-empty text into the
+    setting or raises ``ValueError`` with the problem (never quoting a secret)."""
 
     name: str
     label: str
     help: str
-    accepted: str
-    parse: Callable[[str], Any]
+    value: Value
     default: Any = None
-    default_text: str = "No default."
-    kind: str = TEXT
-    choices: tuple[tuple[str, str], ...] = ()
+    note: str | None = None  # what an empty value means, when not simply the default
     required: bool = False
     placeholder: str | None = None
 
+    accepted = property(lambda self: self.value.accepted)
+    parse = property(lambda self: self.value.parse)
+    kind = property(lambda self: self.value.kind)
+    choices = property(lambda self: self.value.choices)
+    secret = property(lambda self: self.value.kind == SECRET)
+
     @property
-    def secret(self) -> bool:
-        return self.kind == SECRET
+    def default_text(self) -> str:
+        if self.note is not None:
+            return self.note
+        if isinstance(self.default, bool):
+            return f"Default: {str(self.default).lower()}."
+        if isinstance(self.default, tuple):
+            return f"Default: {','.join(self.default)}."
+        return "No default." if self.default is None else f"Default: {self.default}."
 
     @property
     def description(self) -> str:
@@ -176,8 +195,18 @@ def _url(value: str) -> str:
     return f"{scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 
-_URL_ACCEPTED = "an https:// URL (http:// only for localhost, 127.0.0.1 or ::1)"
-_INTEGER = "a whole number from {} to {}"
+def whole_number(minimum: int, maximum: int) -> Value:
+    return Value(f"a whole number from {minimum} to {maximum}", _integer(minimum, maximum))
+
+
+def choice(options: tuple[tuple[str, str], ...]) -> Value:
+    values = tuple(value for value, _ in options)
+    return Value(", ".join(values), _choice(values), CHOICE, options)
+
+
+URL = Value("an https:// URL (http:// only for localhost, 127.0.0.1 or ::1)", _url)
+TOKEN = Value("the value exactly as issued", _header_safe, SECRET)
+ON_OFF = Value("'true' or 'false'", _boolean, TOGGLE)
 
 # --- the options ------------------------------------------------------------------------------
 
@@ -187,9 +216,8 @@ OPTIONS: tuple[Option, ...] = (
         "Account ID",
         "The Xurrent account to read, sent as the X-Xurrent-Account header: the short site name "
         "in your Xurrent URL (widget in widget.xurrent.com).",
-        "letters, digits, '-', '_' and '.' (e.g. 'widget' or 'wna-it')",
-        _account,
-        default_text="Required.",
+        Value("letters, digits, '-', '_' and '.' (e.g. 'widget' or 'wna-it')", _account),
+        note="Required.",
         required=True,
         placeholder="widget",
     ),
@@ -198,59 +226,39 @@ OPTIONS: tuple[Option, ...] = (
         "Personal access token",
         "A personal access token (My Profile > Personal Access Tokens) or an OAuth access "
         "token, with read scope for the selected tables.",
-        "the token exactly as issued",
-        _header_safe,
-        default_text="Required unless client ID and client secret are given; do not set both.",
-        kind=SECRET,
+        TOKEN,
+        note="Required unless client ID and client secret are given; do not set both.",
     ),
     Option(
         "client_id",
         "OAuth client ID",
         "Client ID of an OAuth application with the client credentials grant, instead of a "
         "personal access token; its tokens are renewed before they expire.",
-        "the client ID exactly as shown on the OAuth application",
-        _header_safe,
-        default_text="Optional; give it together with the client secret.",
+        Value("the client ID exactly as shown on the OAuth application", _header_safe),
+        note="Optional; give it together with the client secret.",
     ),
     Option(
         "client_secret",
         "OAuth client secret",
         "Client secret of the same OAuth application.",
-        "the secret exactly as issued",
-        _header_safe,
-        default_text="Optional; give it together with the client ID.",
-        kind=SECRET,
+        TOKEN,
+        note="Optional; give it together with the client ID.",
     ),
-    Option(
-        "region",
-        "Region",
-        "The Xurrent region that hosts your account.",
-        ", ".join(value for value, _ in REGIONS),
-        _choice(tuple(value for value, _ in REGIONS)),
-        default="global",
-        default_text="Default: global.",
-        kind=CHOICE,
-        choices=REGIONS,
-    ),
+    Option("region", "Region", "The Xurrent region of your account.", choice(REGIONS), "global"),
     Option(
         "environment",
         "Environment",
         "The Xurrent environment of your account (demo has only the global region).",
-        ", ".join(value for value, _ in ENVIRONMENTS),
-        _choice(tuple(value for value, _ in ENVIRONMENTS)),
-        default="production",
-        default_text="Default: production.",
-        kind=CHOICE,
-        choices=ENVIRONMENTS,
+        choice(ENVIRONMENTS),
+        "production",
     ),
     Option(
         "base_url",
         "API base URL (advanced)",
-        "Overrides the API address derived from region and environment, e.g. a proxy.",
-        _URL_ACCEPTED + " ending in /v1",
-        _url,
-        default_text="Default: derived from region and environment "
-        "(e.g. https://api.xurrent.com/v1).",
+        "Overrides the API address derived from region and environment, e.g. a proxy; it ends "
+        "in /v1.",
+        URL,
+        note="Default: derived from region and environment (e.g. https://api.xurrent.com/v1).",
         placeholder="https://api.xurrent.com/v1",
     ),
     Option(
@@ -258,9 +266,8 @@ OPTIONS: tuple[Option, ...] = (
         "OAuth token URL (advanced)",
         "The OAuth token endpoint for client credentials; required when the API base URL is "
         "set and client credentials are used.",
-        _URL_ACCEPTED,
-        _url,
-        default_text="Default: derived from region and environment "
+        URL,
+        note="Default: derived from region and environment "
         "(e.g. https://oauth.xurrent.com/token).",
         placeholder="https://oauth.xurrent.com/token",
     ),
@@ -268,77 +275,61 @@ OPTIONS: tuple[Option, ...] = (
         "initial_sync_days",
         "Initial sync days",
         "How far back the first sync reads records, by last update.",
-        _INTEGER.format(1, 365) + ", or 'all' for the complete history",
-        _days_or_all,
-        default=90,
-        default_text="Default: 90.",
+        Value("a whole number from 1 to 365, or 'all' for the complete history", _days_or_all),
+        90,
     ),
     Option(
         "enable_incremental_sync",
         "Incremental sync",
         "On: each sync reads only records changed since the previous one. Off: each sync "
         "re-reads the whole initial window.",
-        "'true' or 'false'",
-        _boolean,
-        default=True,
-        default_text="Default: true.",
-        kind=TOGGLE,
+        ON_OFF,
+        True,
     ),
     Option(
         "lookback_minutes",
         "Lookback minutes",
         "Each incremental sync re-reads this many minutes before the last one to catch late "
         "writes.",
-        _INTEGER.format(0, 1440),
-        _integer(0, 1440),
-        default=5,
-        default_text="Default: 5.",
+        whole_number(0, 1440),
+        5,
     ),
     Option(
         "max_records_per_page",
         "Records per page",
         "Records per API request; fewer means more requests.",
-        _INTEGER.format(1, 100),
-        _integer(1, 100),
-        default=100,
-        default_text="Default: 100.",
+        whole_number(1, 100),
+        100,
     ),
     Option(
         "request_timeout_seconds",
         "Request timeout (seconds)",
         "How long one API request may take before it is retried.",
-        _INTEGER.format(10, 300),
-        _integer(10, 300),
-        default=30,
-        default_text="Default: 30.",
+        whole_number(10, 300),
+        30,
     ),
     Option(
         "retry_attempts",
         "Retry attempts",
         "Attempts in total for a request that fails with a server error, a timeout, a dropped "
         "connection or a malformed answer, before the sync fails.",
-        _INTEGER.format(1, 10),
-        _integer(1, 10),
-        default=3,
-        default_text="Default: 3.",
+        whole_number(1, 10),
+        3,
     ),
     Option(
         "max_requests_per_hour",
         "Max requests per hour",
         "Keep the connector under this many requests per hour, leaving the rest of the token "
         "user's rate limit to other integrations.",
-        _INTEGER.format(1, 1_000_000),
-        _integer(1, 1_000_000),
-        default_text="Default: the limit the API reports (x-ratelimit-limit, usually 3600).",
+        whole_number(1, 1_000_000),
+        note="Default: the limit the API reports (x-ratelimit-limit, usually 3600).",
     ),
     Option(
         "tables",
         "Tables",
         "The tables to sync.",
-        "a comma-separated list of " + ", ".join(TABLE_NAMES),
-        _tables,
-        default=TABLE_NAMES,
-        default_text="Default: " + ",".join(TABLE_NAMES) + ".",
+        Value("a comma-separated list of " + ", ".join(TABLE_NAMES), _tables),
+        TABLE_NAMES,
         placeholder=",".join(TABLE_NAMES),
     ),
     Option(
@@ -346,11 +337,8 @@ OPTIONS: tuple[Option, ...] = (
         "Debug logging",
         "Log every request (method, path, status, duration); never headers, queries or "
         "secrets.",
-        "'true' or 'false'",
-        _boolean,
-        default=False,
-        default_text="Default: false.",
-        kind=TOGGLE,
+        ON_OFF,
+        False,
     ),
 )
 

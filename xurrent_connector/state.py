@@ -13,9 +13,10 @@ The state holds, per stream, a cursor and the walk in progress; nothing else::
            "last_id": 5123,                         # id of that row
            "throttled": true}}}}                    # a page carried X-Pagination-Throttled
 
-Fields that are not set are left out. A walk is one chain of pages sorted by ``<cursor field>,id`` with one of three filters:
-``{"op": ">=", "at": T}`` (``at`` null: no filter, the ``all`` window), ``{"op": ">", "at": T}``,
-or ``{"op": "=", "at": T, "after_id": N}``, which splits one second holding more rows than the
+Fields that are not set are left out. A walk is one chain of pages sorted by
+``<cursor field>,id`` with one of three filters: ``{"op": ">=", "at": T}`` (``at`` null: no
+filter, the ``all`` window), ``{"op": ">", "at": T}``, or
+``{"op": "=", "at": T, "after_id": N}``, which splits one second holding more rows than the
 server lets a walk return. Since walks are sorted ascending, the last consumed row's timestamp
 is a safe inclusive restart point: everything before it has been written.
 
@@ -364,12 +365,8 @@ def successor(walk: Walk) -> Query | None:
             f"The API marked a walk ({query.to_json()}) as truncated (X-Pagination-Throttled) "
             "but returned no rows to continue from; refusing to stop silently."
         )
-    stuck = (
-        query.op == ">="
-        and query.at is not None
-        and parse_utc(walk.position) == parse_utc(query.at)
-    )
-    if query.op == "=" or stuck:
+    no_progress = query.at is not None and parse_utc(walk.position) == parse_utc(query.at)
+    if query.op == "=" or (query.op == ">=" and no_progress):
         return Query("=", query.at, after_id=walk.last_id)
     return Query(">=", walk.position)
 

@@ -108,38 +108,36 @@ class Sync:
 
     def run(self, streams: list[Stream]) -> None:
         """Walk a group of streams concurrently; write each page, then checkpoint."""
-        walks = {}
-        for stream in streams:
-            metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
-            state = self.states[stream.name]
-            metrics.started(
-                self.modes[stream.name],
-                state.walk.query.describe(stream.cursor_field),
-                state.cursor,
-            )
-            walks[stream.name] = self.walk(stream, state, metrics)
+        walks = {stream.name: self.start(stream) for stream in streams}
         if len(walks) > 1:
-            log.info(
-                f"Fetching {len(walks)} streams at once, one page ahead each, sharing one rate limiter"
-            )
+            log.info(f"Fetching {len(walks)} streams at once, one page ahead each")
         by_name = {stream.name: stream for stream in streams}
-        finished: set[str] = set()
         try:
             for name, page in fetched_ahead(walks, self.client.cancel):
                 if page is not None:
                     self.write(by_name[name], page)
-                if page is not None and page.state.walk is None:
-                    finished.add(name)
         except BaseException as error:
-            try:
-                for stream in streams:
-                    if stream.name not in finished:
-                        self.finish(stream, FAILED, error)
-            except Exception as health_error:  # noqa: BLE001 - never mask the sync's error
-                log.warning(
-                    f"{HEALTH_TABLE}: could not record the failed sync: {redact(health_error)}"
-                )
+            self.record_failure(streams, error)
             raise
+
+    def start(self, stream: Stream) -> Iterator[Page]:
+        metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
+        state = self.states[stream.name]
+        plan_text = state.walk.query.describe(stream.cursor_field)
+        metrics.started(self.modes[stream.name], plan_text, state.cursor)
+        return self.walk(stream, state, metrics)
+
+    def record_failure(self, streams: list[Stream], error: BaseException) -> None:
+        """Every stream of the group that had not finished failed with ``error``; never mask
+        that error with one of recording it."""
+        try:
+            for stream in streams:
+                if self.metrics[stream.name].status is None:
+                    self.finish(stream, FAILED, error)
+        except Exception as health_error:  # noqa: BLE001 - the sync's error is the one to raise
+            log.warning(
+                f"{HEALTH_TABLE}: could not record the failed sync: {redact(health_error)}"
+            )
 
     def walk(self, stream: Stream, state: StreamState, metrics: StreamMetrics) -> Iterator[Page]:
         """The pages of ``stream`` until it has no walk left (runs on a worker thread)."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+from pathlib import Path
 from datetime import datetime
 
 import pytest
@@ -52,30 +54,33 @@ def health_rows(runner) -> dict[tuple[str, str], dict]:
     return {(row["sync_id"], row["table_name"]): row for row in rows}
 
 
-# The alert queries of docs/sync_health.md, run here so the documented SQL keeps working.
-ERROR_RATE_ALERT = """
-select sync_id, table_name, error_rate, failed_requests, requests
-from tester.sync_health
-where error_rate > 0.02 and finished_at > now() - interval 1 day
-"""
-DURATION_ALERT = """
-select sync_id, min(sync_started_at) as started, max(finished_at) as finished
-from tester.sync_health
-group by sync_id
-having max(finished_at) - min(sync_started_at) > interval 4 hour
-"""
+def documented_queries() -> dict[str, str]:
+    """The SQL blocks of docs/sync_health.md by their first comment line, so the documented
+    queries are the ones tested."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "sync_health.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", text, re.S)
+    return {
+        block.splitlines()[0].lstrip("- ").strip(): block.strip().rstrip(";") for block in blocks
+    }
+
+
+QUERIES = documented_queries()
+ERROR_RATE_ALERT = QUERIES["Error rate above 2 % in the last day"]
+DURATION_ALERT = QUERIES[
+    "Syncs that took longer than 4 hours (first stream start to last stream end)"
+]
+FAILED_ALERT = QUERIES["Streams that failed in the last day"]
+LATEST_SYNC = QUERIES["The latest sync, stream by stream"]
 
 
 def query(runner, sql: str) -> list[tuple]:
-    """Rows of ``sql``; timestamp columns are left out (to Python they would need pytz)."""
+    """Rows of ``sql`` as text (a TIMESTAMPTZ to Python would need pytz)."""
     import duckdb
 
     path = os.path.join(runner.project_dir, "files", "warehouse.db")
     connection = duckdb.connect(path, read_only=True)
     try:
-        return connection.execute(
-            f"select * exclude (started, finished) from ({sql})" if "started" in sql else sql
-        ).fetchall()
+        return connection.execute(f"select columns(*)::varchar from ({sql})").fetchall()
     finally:
         connection.close()
 
@@ -157,6 +162,9 @@ def test_injected_faults_show_as_retries_429s_and_error_rate(make_sim, runner):
         assert row["rows_upserted"] == len(sim.ground_truth(table))
     assert sum(row["throttled_429"] for row in rows.values()) == 2
     assert sum(row["failed_requests"] for row in rows.values()) == 5
+    assert query(runner, FAILED_ALERT) == []
+    latest = query(runner, LATEST_SYNC)
+    assert {row[0] for row in latest} == set(TABLES + BINS)
     alerting = {row[1] for row in query(runner, ERROR_RATE_ALERT)}
     assert alerting == {table for table, row in rows.items() if row["error_rate"] > 0.02}
     assert alerting  # the faults pushed at least one table over 2 %
@@ -191,6 +199,9 @@ def test_a_failing_table_still_records_its_row_and_the_finished_tables(make_sim,
         assert rows[table]["status"] in ("succeeded", "failed")
         if rows[table]["status"] == "failed":
             assert rows[table]["error"] == rows["projects"]["error"]
+    failed_streams = {row[1] for row in query(runner, FAILED_ALERT)}
+    assert "projects" in failed_streams
+    assert failed_streams <= set(TABLES)
     projects = rows["projects"]
     assert projects["status"] == "failed"
     assert "503" in projects["error"] and "XurrentApiError" in projects["error"]

@@ -99,8 +99,7 @@ def test_second_sync_reads_changes_and_only_the_inclusive_boundary(make_sim, run
     changed = {
         "organizations": set(sim.update_rows("organizations", count=2)),
         "products": set(sim.update_rows("products", count=5)),
-        "projects": set(sim.insert_rows("projects", 3))
-        | set(sim.update_rows("projects", count=1)),
+        "projects": {*sim.insert_rows("projects", 3), *sim.update_rows("projects", count=1)},
     }
     sim.reset_stats()
     second = runner.run(configuration)

@@ -41,13 +41,13 @@ def coverage_report():
 
 def _record(scenario, outcome) -> None:
     """Count what this example covered (shown by --hypothesis-show-statistics, and saved)."""
+    window_days = scenario.initial_sync_days or float("inf")
     features = {
         "examples": True,
         "client credentials": scenario.client_credentials,
         "incremental": scenario.incremental,
         "full re-read (incremental off)": not scenario.incremental,
-        "initial window narrower than the data": scenario.initial_sync_days is not None
-        and scenario.initial_sync_days < scenario.history_days,
+        "initial window narrower than the data": window_days < scenario.history_days,
         "walk cap forces splitting": scenario.walk_cap < 100000,
         "tie blocks": scenario.tie_block_size > 0,
         "DST anchor": scenario.anchor is not None,

@@ -39,16 +39,16 @@ def test_progress_is_logged_at_milestones_not_per_page(lines):
     # Header names as the API writes them; requests hands them over case-insensitively.
     headers = CaseInsensitiveDict({"X-RateLimit-Limit": "3600", "X-RateLimit-Remaining": "3500"})
     stream.request("ok", 0.1, headers)
-    for _ in range(25):
+    for _ in range(60):
         stream.page(100, 100, 0, "2024-05-01T10:00:00Z")
         clocks.seconds += 0.1
-    assert len(lines) == 2  # after pages 10 and 20
-    assert "1000 records in 10 pages" in lines[0] and "3500/3600" in lines[0]
+    assert len(lines) == 2  # after pages 25 and 50
+    assert "2500 records in 25 pages" in lines[0] and "3500/3600" in lines[0]
     clocks.seconds += 31
     stream.page(100, 100, 0, "2024-05-01T10:00:00Z")
     assert len(lines) == 3  # 30 s passed
     stream.finish("succeeded", "2024-05-01T10:00:00Z")
-    assert "succeeded, 2600 records in 26 pages" in lines[-1]
+    assert "succeeded, 6100 records in 61 pages" in lines[-1]
     assert "cursor now 2024-05-01T10:00:00Z" in lines[-1]
 
 

@@ -254,7 +254,7 @@ def test_schema_declares_every_column_with_a_type():
     assert set(declarations) == {"organizations", "products", "projects", "sync_health"}
     assert declarations["sync_health"]["primary_key"] == ["sync_id", "table_name"]
     del declarations["sync_health"]
-    for name, entry in declarations.items():
+    for entry in declarations.values():
         assert entry["primary_key"] == ["id"]
         columns = entry["columns"]
         assert columns["id"] == "LONG"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import datetime, timezone
+from functools import partial
 from types import SimpleNamespace
 
 import pytest
@@ -320,7 +321,7 @@ def test_a_walk_is_never_more_than_one_page_ahead_of_the_consumer():
     pages = fetched_ahead({"a": iter(walk)}, lambda: None)
     for taken in range(1, 4):
         assert next(pages) == ("a", taken)
-        assert wait_until(lambda: walk.requested == taken + 1)
+        assert wait_until(partial(lambda wanted: walk.requested == wanted, taken + 1))
         time.sleep(0.05)  # room for a (wrong) extra request; no timing is asserted
         assert walk.requested == taken + 1
     pages.close()
