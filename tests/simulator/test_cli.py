@@ -31,9 +31,10 @@ def test_help_lists_switches():
 
 def test_cli_starts_serves_and_stops(tmp_path):
     ready = tmp_path / "ready"
+    command = [sys.executable, "-m", "simulator", "--port", "0", "--token", "T", "--account", "A"]
+    command += ["--ready-file", str(ready), "--fault-schedule", "2:503", "--no-rate-limit"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", "--token", "T", "--account", "A"]
-        + ["--ready-file", str(ready), "--fault-schedule", "2:503", "--no-rate-limit"],
+        command,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
