@@ -23,6 +23,14 @@ FAULT_KINDS = ("500", "502", "503", "504", "429", "timeout", "drop", "malformed"
 
 DEFAULT_ZONES = ("America/New_York", "America/Chicago", "Europe/Amsterdam", "UTC")
 
+#: Allowed values of the switches that choose between behaviours.
+CHOICES = {
+    "link_per_page": ("echo", "omit_default"),
+    "cursor_format": ("capture", "opaque"),
+    "node_id": ("always", "never"),
+    "implicit_field_selection": ("error", "ignore"),
+}
+
 
 def parse_fault_schedule(value) -> dict[int, str]:
     """Normalise a fault schedule given as dict or CLI text into {sequence_number: kind}.
@@ -164,6 +172,9 @@ class SimConfig:
         self.error_kinds = tuple(str(kind) for kind in self.error_kinds)
         if self.scale not in SCALES:
             raise ValueError(f"unknown scale {self.scale!r}; expected one of {sorted(SCALES)}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
 
     def counts(self) -> tuple[int, int, int]:
         """Row counts per collection: explicit counts win over the scale preset."""
