@@ -8,6 +8,7 @@ and pages organizations, products, projects, archive and trash, exactly as the d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 # Field kinds. "datetime" values are stored as integer epoch seconds and rendered per record zone;
 # "ref" values are dicts with an "id" (the record type they point at is in ``ref_types``);
@@ -43,8 +44,12 @@ class CollectionSpec:
     predefined: tuple = ()  # path segments such as "disabled" / "enabled"
     ref_types: tuple = ()  # ((REF field, GraphQL type of the referenced record), ...)
 
+    @cached_property
+    def _ref_type_map(self) -> dict:
+        return dict(self.ref_types)
+
     def ref_type(self, name: str) -> str:
-        return dict(self.ref_types).get(name, "Record")
+        return self._ref_type_map.get(name, "Record")
 
     def selectable(self) -> list[str]:
         return [name for name in self.fields if name not in self.not_selectable]
