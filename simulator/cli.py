@@ -45,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("--burst-window", type=float, default=2.0, help="burst window in seconds")
     add("--hourly-limit", type=int, default=3600, help="requests per hour (0 = off)")
     add("--retry-after-format", choices=("seconds", "http-date"), default="seconds")
+    add("--fault-retry-after", type=float, default=1.0, help="Retry-After of an injected 429")
+    add("--link-host", help="host put into Link URLs, e.g. api.4me.qa (default: own host)")
+    add("--link-per-page", choices=("echo", "omit_default"), default="echo")
+    add("--cursor-format", choices=("capture", "opaque"), default="capture")
+    add("--node-id", choices=("always", "never"), default="always")
+    add("--node-id-domain", default="4me.com", help="domain inside nodeID values")
+    add("--implicit-field-selection", choices=("error", "ignore"), default="error")
+    add("--directory-account", default="widget-directory", help="account owning shared records")
+    add("--directory-account-name", default="Widget Directory")
+    add("--directory-share", type=float, default=0.3, help="share of records it owns")
+    add("--unknown-fields", default="", help="e.g. products.workflow_template,recurrence")
     add("--latency-ms", type=float, default=0.0, help="added latency per API request")
     add("--error-rate", type=float, default=0.0, help="probability of a 5xx response")
     add("--timeout-rate", type=float, default=0.0, help="probability of a slow response")
@@ -92,6 +103,17 @@ def config_from_args(args) -> SimConfig:
         burst_window_seconds=args.burst_window,
         hourly_limit=args.hourly_limit or None,
         retry_after_format=args.retry_after_format,
+        fault_retry_after=args.fault_retry_after,
+        link_host=args.link_host,
+        link_per_page=args.link_per_page,
+        cursor_format=args.cursor_format,
+        node_id=args.node_id,
+        node_id_domain=args.node_id_domain,
+        implicit_field_selection=args.implicit_field_selection,
+        directory_account=args.directory_account,
+        directory_account_name=args.directory_account_name,
+        directory_share=args.directory_share,
+        unknown_fields=[name.strip() for name in args.unknown_fields.split(",") if name.strip()],
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
         timeout_rate=args.timeout_rate,

@@ -23,6 +23,14 @@ FAULT_KINDS = ("500", "502", "503", "504", "429", "timeout", "drop", "malformed"
 
 DEFAULT_ZONES = ("America/New_York", "America/Chicago", "Europe/Amsterdam", "UTC")
 
+#: Allowed values of the switches that choose between behaviours.
+CHOICES = {
+    "link_per_page": ("echo", "omit_default"),
+    "cursor_format": ("capture", "opaque"),
+    "node_id": ("always", "never"),
+    "implicit_field_selection": ("error", "ignore"),
+}
+
 
 def parse_fault_schedule(value) -> dict[int, str]:
     """Normalise a fault schedule given as dict or CLI text into {sequence_number: kind}.
@@ -97,8 +105,32 @@ class SimConfig:
     hide_archived_projects: bool = True
     #: Toggling disabled bumps updated_at (assumption; docs do not say).
     disable_bumps_updated_at: bool = True
-    #: Include nodeID in every record even without fields= (SDK-NET-X treats it as implicit).
-    node_id_always: bool = False
+    #: "always": every record and reference carries nodeID, with or without fields= (real
+    #: captures; SDK-NET-X treats it as always returned); "never": a server without GraphQL ids.
+    node_id: str = "always"
+    #: Host part of nodeID values (base64 of "<domain>/<Type>/<id>", as in the docs' example).
+    node_id_domain: str = "4me.com"
+    #: fields= naming an always-returned field (nodeID, account): "error" answers 400 Unknown
+    #: fields (the docs list neither as a field); "ignore" accepts and drops the name.
+    implicit_field_selection: str = "error"
+    #: The directory account that owns a share of organizations, products and people; records
+    #: it owns carry a top-level "account" reference (and so do references to them).
+    directory_account: str = "widget-directory"
+    directory_account_name: str = "Widget Directory"
+    directory_share: float = 0.3
+    #: Fields this server version does not know ("collection.field" or a bare field name):
+    #: fields= naming one answers 400 "Unknown fields: ..." and records leave them out.
+    unknown_fields: frozenset = frozenset()
+
+    # --- links and cursors --------------------------------------------------------------
+    #: Host (optionally with scheme, default https) put into every Link URL; None = own host.
+    link_host: Optional[str] = None
+    #: "echo": Link URLs repeat per_page as requested (captured trace); "omit_default": leave
+    #: per_page out when it equals default_per_page.
+    link_per_page: str = "echo"
+    #: "capture": base64 JSON {"offset", "cursor"} with string sort values as binary collation
+    #: keys (captured cursors); "opaque": binary bytes that are not JSON at all.
+    cursor_format: str = "capture"
 
     # --- pagination cap -----------------------------------------------------------------
     walk_cap: int = 100000
@@ -112,6 +144,8 @@ class SimConfig:
     burst_limit: Optional[int] = 20  # requests per burst_window_seconds; None = off
     burst_window_seconds: float = 2.0
     retry_after_format: str = "seconds"  # or "http-date"
+    #: Retry-After (seconds) of a 429 injected by the fault schedule or rates.
+    fault_retry_after: float = 1.0
 
     # --- fault injection ----------------------------------------------------------------
     latency_ms: float = 0.0
@@ -133,10 +167,14 @@ class SimConfig:
 
     def __post_init__(self):
         self.fault_schedule = parse_fault_schedule(self.fault_schedule)
+        self.unknown_fields = frozenset(self.unknown_fields)
         self.zones = tuple(self.zones)
         self.error_kinds = tuple(str(kind) for kind in self.error_kinds)
         if self.scale not in SCALES:
             raise ValueError(f"unknown scale {self.scale!r}; expected one of {sorted(SCALES)}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
 
     def counts(self) -> tuple[int, int, int]:
         """Row counts per collection: explicit counts win over the scale preset."""
@@ -149,6 +187,15 @@ class SimConfig:
         if self.tie_block_size is not None:
             return self.tie_block_size
         return 8 if self.scale == "tiny" else 150
+
+    def unknown_for(self, collection: str) -> frozenset:
+        """The unknown_fields entries that apply to one collection, as bare field names."""
+        names = set()
+        for entry in self.unknown_fields:
+            scope, _, name = entry.rpartition(".")
+            if scope in ("", collection):
+                names.add(name)
+        return frozenset(names)
 
     @classmethod
     def field_names(cls) -> set[str]:

@@ -11,6 +11,7 @@ seed and anchor give byte-identical data.
 from __future__ import annotations
 
 import base64
+import functools
 import random
 
 from .config import SimConfig
@@ -63,7 +64,7 @@ DEPRECIATION = (
     "straight_line",
     "sum_of_the_years_digits",
 )
-CURRENCIES = ("USD", "EUR", "GBP", "CHF", "AUD")
+CURRENCIES = ("usd", "eur", "gbp", "chf", "aud")  # currency ids are lower case (DX-TYPES)
 PROJECT_CATEGORIES = ("small", "medium", "large", "strategic")
 STATUSES = ("registered", "in_progress", "progress_halted", "completed")
 JUSTIFICATIONS = (
@@ -92,11 +93,28 @@ SUBJECT_WORDS = (
     "Office Relocation|Backup Redesign|Identity Management|Mobile Workplace|Print Consolidation"
 ).split("|")
 CITIES = (("Chicago", "IL", "US"), ("Amsterdam", None, "NL"), ("London", None, "GB"))
+#: UI extensions per record category: (id, name, title). A reference carries both name and
+#: title, and they differ (captured product reference: name "Виртуальный сервер", title
+#: "Атрибуты"), so a client that stores the wrong one is caught.
+UI_EXTENSIONS = {
+    "organization": ((301, "Organization Details", "Details"),),
+    "product": (
+        (311, "Laptop Attributes", "Attributes"),
+        (313, "Server Specification", "Specification"),
+        (315, "Software License", "License"),
+    ),
+    "project": ((321, "Project Charter", "Charter"), (323, "Budget Tracking", "Budget")),
+}
 
 
-def node_id(record_type: str, record_id: int) -> str:
-    """GraphQL-style global id: opaque, stable, derived from type and id."""
-    raw = f"sim.xurrent/{record_type}/{record_id}".encode()
+@functools.lru_cache(maxsize=1 << 18)
+def node_id(domain: str, record_type: str, record_id: int) -> str:
+    """GraphQL global id as captured: unpadded urlsafe base64 of "<domain>/<Type>/<id>".
+
+    The docs' example ``NG1lLmNvbS9QZXJzb24vMTI`` is "4me.com/Person/12"; captures from an
+    installation read "4me-qa.mos.ru/Workflow/14864".
+    """
+    raw = f"{domain}/{record_type}/{record_id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -107,6 +125,9 @@ class Generator:
         self.config = config
         self.anchor = anchor
         self.rng = random.Random(config.seed)
+        # Shapes added later (null brand/model, disabled services, UI extensions) draw from their
+        # own stream so the rest of the data stays what it was for a given seed.
+        self.shape_rng = random.Random(config.seed + 7)
         rng = self.rng
         self.people = []
         for index in range(200):
@@ -160,6 +181,20 @@ class Generator:
             {"id": "cost_center", "value": f"CC-{rng.randint(100, 999)}"},
             {"id": "tier", "value": rng.choice(("gold", "silver", None))},
         ]
+
+    def _ui_extension(self, category: str, rate: float):
+        """A UI extension reference for a share of records (shape stream)."""
+        shape = self.shape_rng
+        if shape.random() >= rate:
+            return None
+        ext_id, name, title = shape.choice(UI_EXTENSIONS[category])
+        return {
+            "id": ext_id,
+            "name": name,
+            "category": category,
+            "title": title,
+            "localized_title": title,
+        }
 
     def _org_ref(self, org_id: int):
         """Reference to an organization; unknown ids keep a plausible name."""
@@ -218,7 +253,6 @@ class Generator:
         source = rng.choice((None, None, "4me", "import"))
         return {
             "id": org_id,
-            "nodeID": node_id("Organization", org_id),
             "sourceID": f"ORG-{org_id}" if source else None,
             "source": source,
             "name": name,
@@ -238,7 +272,7 @@ class Generator:
             "addresses": addresses,
             "contacts": contacts,
             "attachments": [],
-            "ui_extension": None,
+            "ui_extension": self._ui_extension("organization", 0.2),
             "created_at": created,
             "updated_at": self._updated(created),
         }
@@ -260,7 +294,20 @@ class Generator:
             if rng.random() < 0.2:
                 provider["account"] = {"id": "widget-dc", "name": "Widget Data Center"}
             name = f"{rng.choice(ORG_UNIT)} Service {index}"
-            self.services.append({"id": 20 + index * 2, "name": name, "provider": provider})
+            service = {"id": 20 + index * 2, "name": name, "provider": provider}
+            if self.shape_rng.random() < 0.1:
+                service["disabled"] = True  # captured: references to disabled services say so
+            self.services.append(service)
+
+    def _service_ref(self, rate: float):
+        """A reference to a service from the catalogue (provider may sit in another account)."""
+        rng = self.rng
+        if rng.random() >= rate or not self.services:
+            return None
+        chosen = rng.choice(self.services)
+        reference = {key: value for key, value in chosen.items() if key != "provider"}
+        reference["provider"] = dict(chosen["provider"])
+        return reference
 
     # --- products -------------------------------------------------------------------------
 
@@ -278,21 +325,13 @@ class Generator:
         rng = self.rng
         brand = rng.choice(BRANDS)
         model = rng.choice(MODELS)
-        service = None
-        if rng.random() < 0.85 and self.services:
-            chosen = rng.choice(self.services)
-            service = {
-                "id": chosen["id"],
-                "name": chosen["name"],
-                "provider": {k: v for k, v in chosen["provider"].items() if k != "account"},
-            }
+        service = self._service_ref(0.85)
         method = rng.choice(DEPRECIATION)
         if rng.random() < 0.03:
             method = "na_cost_is_zero"  # legacy value still present in real data
         salvage = None if rng.random() < 0.4 else f"{rng.randint(0, 5000)}.{rng.randint(0, 99)}"
         record = {
             "id": product_id,
-            "nodeID": node_id("Product", product_id),
             "sourceID": None if rng.random() < 0.7 else f"PRD-{product_id}",
             "source": None,
             "name": f"{brand} {model} {product_id}",
@@ -323,7 +362,17 @@ class Generator:
         }
         if rng.random() < 0.03:
             record["recurrence"] = {"frequency": "monthly", "interval": 1, "day": [1]}
+        self._product_shapes(record)
         return record
+
+    def _product_shapes(self, record: dict):
+        """Captured products lack a model or brand now and then (docs call both required)."""
+        shape = self.shape_rng
+        if shape.random() < 0.25:
+            record["model"] = None
+        if shape.random() < 0.03:
+            record["brand"] = None
+        record["ui_extension"] = self._ui_extension("product", 0.3)
 
     def products(self, count: int, org_ids: list[int]) -> list[dict]:
         self._known_org_ids = org_ids
@@ -345,29 +394,11 @@ class Generator:
             completed = min(self.anchor, created + rng.randint(86400, 86400 * 200))
             reason = rng.choice(COMPLETION_REASONS)
         target = None if rng.random() < 0.2 else created + rng.randint(86400 * 10, 86400 * 400)
-        service = None
-        if rng.random() < 0.8 and self.services:
-            chosen = rng.choice(self.services)
-            service = {
-                "id": chosen["id"],
-                "name": chosen["name"],
-                "provider": dict(chosen["provider"]),
-                "localized_name": chosen["name"],
-            }
-        effort = rng.choice((None, 40, 120, 800, 2400))
-        cost_effort = None if effort is None else f"{effort * 80}.0"
-        purchases = rng.choice((None, "0.0", "15000.0", "320000.0"))
-        total = None
-        if cost_effort or purchases:
-            total = f"{float(cost_effort or 0) + float(purchases or 0):.1f}"
-        value = rng.choice((None, "50000.0", "320000.0", "1250000.0"))
-        roi = None
-        if value and total and float(total) > 0:
-            roi = int((float(value) - float(total)) / float(total) * 100)
+        service = self._service_ref(0.8)
+        money = self._project_money()
         known = self._known_org_ids
-        return {
+        record = {
             "id": project_id,
-            "nodeID": node_id("Project", project_id),
             "sourceID": None if rng.random() < 0.8 else f"PRJ-{project_id}",
             "source": rng.choice(("4me", None)),
             "subject": f"{rng.choice(SUBJECT_WORDS)} ({project_id})",
@@ -383,13 +414,7 @@ class Generator:
             "completion_target_at": target,
             "completed_at": completed,
             "resolution_duration": None if completed is None else (completed - created) // 60,
-            "effort": effort,
-            "cost_of_effort": cost_effort,
-            "cost_of_purchases": purchases,
-            "value": value,
-            "total_cost": total,
-            "roi": roi,
-            "value_currency": "USD" if value else None,
+            **money,
             "time_zone": rng.choice(RAILS_ZONES),
             "work_hours": None if rng.random() < 0.3 else dict(rng.choice(self.calendars)),
             "note": "Kick-off notes (not selectable through fields=)",
@@ -398,6 +423,31 @@ class Generator:
             "attachments": [],
             "created_at": created,
             "updated_at": self._updated(created),
+        }
+        record["ui_extension"] = self._ui_extension("project", 0.2)
+        return record
+
+    def _project_money(self) -> dict:
+        """Effort, costs, value and ROI: decimals as strings, derived fields consistent."""
+        rng = self.rng
+        effort = rng.choice((None, 40, 120, 800, 2400))
+        cost_effort = None if effort is None else f"{effort * 80}.0"
+        purchases = rng.choice((None, "0.0", "15000.0", "320000.0"))
+        total = None
+        if cost_effort or purchases:
+            total = f"{float(cost_effort or 0) + float(purchases or 0):.1f}"
+        value = rng.choice((None, "50000.0", "320000.0", "1250000.0"))
+        roi = None
+        if value and total and float(total) > 0:
+            roi = int((float(value) - float(total)) / float(total) * 100)
+        return {
+            "effort": effort,
+            "cost_of_effort": cost_effort,
+            "cost_of_purchases": purchases,
+            "value": value,
+            "total_cost": total,
+            "roi": roi,
+            "value_currency": "usd" if value else None,
         }
 
     def projects(self, count: int) -> list[dict]:

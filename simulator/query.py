@@ -7,8 +7,8 @@ Every rejection raises ApiError carrying the status and the documented ``{"messa
 from __future__ import annotations
 
 import base64
-import binascii
 import json
+import operator
 import re
 from datetime import datetime, timezone
 
@@ -16,6 +16,9 @@ from .schema import BOOL, DATETIME, ENUM, INT, ORGREF, REF, CollectionSpec
 
 #: Query parameters that steer paging/selection rather than filter rows.
 NON_FILTER_PARAMS = {"per_page", "page", "search_after", "search_before", "fields", "sort"}
+#: Fields every record carries without being asked for (and that the docs do not list).
+IMPLICIT_FIELDS = ("nodeID", "account")
+CURSOR_FORMATS = ("capture", "opaque")
 
 _RANGE_RE = re.compile(r"(>=|<=|>|<)([^<>]*)")
 
@@ -24,10 +27,14 @@ class ApiError(Exception):
     """An API error response: status plus JSON body."""
 
     def __init__(self, status: int, message: str, headers: dict | None = None):
-        super().__init__(message)
+        super().__init__(status, message, headers)
         self.status = status
+        self.message = message
         self.body = {"message": message}
         self.headers = headers or {}
+
+    def __str__(self):
+        return self.message
 
 
 def parse_datetime(text: str, field: str) -> int:
@@ -70,28 +77,36 @@ def _row_value(kind: str, row: dict, field: str):
     return value
 
 
-def compile_filters(spec: CollectionSpec, params: list[tuple[str, str]]):
-    """Turn query parameters into a list of row predicates (AND-ed), or raise 400."""
+def _filter_name(spec: CollectionSpec, raw_name: str) -> str:
+    """The field a filter parameter names: ``ids`` is ``id``, ``team_id`` is ``team``."""
+    name = raw_name[:-1] if raw_name.endswith("!") else raw_name
+    if name == "ids":
+        return "id"
+    if name.endswith("_id") and name[:-3] in spec.fields:
+        return name[:-3]  # team_id style alias for reference filters
+    return name
+
+
+def compile_filters(spec: CollectionSpec, params: list[tuple[str, str]], unknown=frozenset()):
+    """Turn query parameters into a list of row predicates (AND-ed), or raise 400.
+
+    ``unknown`` names fields this server version does not know: they are rejected like any
+    name that is not a field at all.
+    """
     predicates = []
-    unknown, not_allowed = [], []
+    unknown_names, not_allowed = [], []
     for raw_name, value in params:
         if raw_name in NON_FILTER_PARAMS:
             continue
-        negate_name = raw_name.endswith("!")
-        name = raw_name[:-1] if negate_name else raw_name
-        if name == "ids":
-            name = "id"
-        elif name.endswith("_id") and name[:-3] in spec.fields:
-            name = name[:-3]  # team_id style alias for reference filters
-        if name not in spec.fields:
-            unknown.append(raw_name)
-            continue
-        if name not in spec.filterable:
+        name = _filter_name(spec, raw_name)
+        if name not in spec.fields or name in unknown:
+            unknown_names.append(raw_name)
+        elif name not in spec.filterable:
             not_allowed.append(raw_name)
-            continue
-        predicates.append(_compile_one(spec, name, value, negate_name))
-    if unknown:
-        raise ApiError(400, f"Unknown fields: {', '.join(unknown)}")
+        else:
+            predicates.append(_compile_one(spec, name, value, raw_name.endswith("!")))
+    if unknown_names:
+        raise ApiError(400, f"Unknown fields: {', '.join(unknown_names)}")
     if not_allowed:
         raise ApiError(400, f"Filtering not allowed on fields: {', '.join(not_allowed)}")
     return predicates
@@ -138,33 +153,22 @@ def _compile_bool(name: str, value: str, negate: bool):
     return lambda row: bool(row.get(name)) == wanted
 
 
+_RANGE_CHECKS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
+
+
 def _compile_range(kind: str, name: str, value: str):
     if kind not in (INT, DATETIME):
         raise ApiError(400, f"Field '{name}' does not support the '{value[:2]}' operator")
     parts = _RANGE_RE.findall(value)
-    if "".join(op + operand for op, operand in parts) != value or not 1 <= len(parts) <= 2:
+    well_formed = "".join(op + operand for op, operand in parts) == value and 1 <= len(parts) <= 2
+    bounded = len(parts) < 2 or (parts[0][0][0], parts[1][0][0]) == (">", "<")
+    if not (well_formed and bounded):
         raise ApiError(400, f"Invalid range value for field '{name}': {value!r}")
-    if len(parts) == 2 and not (parts[0][0].startswith(">") and parts[1][0].startswith("<")):
-        raise ApiError(400, f"Invalid range value for field '{name}': {value!r}")
-    checks = []
-    for operator, operand in parts:
-        bound = _scalar(kind, operand, name)
-        checks.append((operator, bound))
+    checks = [(_RANGE_CHECKS[op], _scalar(kind, operand, name)) for op, operand in parts]
 
     def predicate(row):
         current = row.get(name)
-        if current is None:
-            return False
-        for operator, bound in checks:
-            if operator == ">" and not current > bound:
-                return False
-            if operator == ">=" and not current >= bound:
-                return False
-            if operator == "<" and not current < bound:
-                return False
-            if operator == "<=" and not current <= bound:
-                return False
-        return True
+        return current is not None and all(check(current, bound) for check, bound in checks)
 
     return predicate
 
@@ -193,7 +197,7 @@ class Desc:
         return hash(self.value)
 
 
-def parse_sort(spec: CollectionSpec, text: str | None) -> list[tuple[str, bool]]:
+def parse_sort(spec: CollectionSpec, text: str | None, unknown=frozenset()) -> list:
     """Sort spec with an id tie-breaker appended so every order is total and deterministic."""
     if text is None or text.strip() == "":
         order = list(spec.default_sort)
@@ -205,7 +209,7 @@ def parse_sort(spec: CollectionSpec, text: str | None) -> list[tuple[str, bool]]
                 continue
             descending = item.startswith("-")
             name = item.lstrip("-")
-            if name not in spec.sortable:
+            if name not in spec.sortable or name in unknown:
                 rejected.append(name)
             order.append((name, descending))
         if rejected:
@@ -282,47 +286,114 @@ def make_key(spec: CollectionSpec, order):
     return key
 
 
-def encode_cursor(offset: int, values: list) -> str:
-    raw = json.dumps({"offset": offset, "cursor": values}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+def pack_sort_key(text: str) -> str:
+    """A string sort value as the binary collation key captured cursors carry.
+
+    Real cursors hold strings as opaque binary keys (15 bits per character, ending in
+    ``\\u0000\\u0001``), never as the readable name. Here the UTF-8 bytes plus a 0x01 sentinel
+    are packed 15 bits per character (below the surrogate range), so the key stays reversible
+    for the simulator and unreadable for a client.
+    """
+    data = text.encode("utf-8") + b"\x01"
+    bits = len(data) * 8
+    chars = -(-bits // 15)
+    number = int.from_bytes(data, "big") << (chars * 15 - bits)
+    shifts = range(15 * (chars - 1), -1, -15)
+    return "".join(chr((number >> shift) & 0x7FFF) for shift in shifts) + "\x00\x01"
 
 
-def decode_cursor(spec: CollectionSpec, order, text: str, param: str) -> tuple[int, list]:
-    """Validate an opaque cursor; anything that is not one of ours is a 400."""
-    error = ApiError(400, f"Parameter '{param}' is invalid")
+def unpack_sort_key(key: str) -> str:
+    """Invert pack_sort_key; anything that is not such a key raises ValueError."""
+    body = key[:-2]
+    if not body or key[-2:] != "\x00\x01" or any(ord(char) > 0x7FFF for char in body):
+        raise ValueError("not a sort key")
+    number = 0
+    for char in body:
+        number = (number << 15) | ord(char)
+    size = len(body) * 15 // 8
+    data = (number >> (len(body) * 15 - size * 8)).to_bytes(size, "big").rstrip(b"\x00")
+    if not data.endswith(b"\x01"):
+        raise ValueError("not a sort key")
+    return data[:-1].decode("utf-8")
+
+
+_OPAQUE_MAGIC = b"\x8f\x02"
+
+
+def _scramble(data: bytes) -> bytes:
+    return bytes(byte ^ 0x5A for byte in data)
+
+
+def encode_cursor(offset: int, values: list, cursor_format: str = "capture") -> str:
+    """A search_after/search_before token: ``offset`` is the index of the row it points at.
+
+    "capture" is the shape of captured cursors (urlsafe base64 of compact JSON, non-ASCII text
+    raw UTF-8); "opaque" scrambles the same bytes so that nothing in them is JSON.
+    """
+    packed = [pack_sort_key(value) if isinstance(value, str) else value for value in values]
+    payload = {"offset": offset, "cursor": packed}
+    raw = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if cursor_format == "opaque":
+        raw = _OPAQUE_MAGIC + _scramble(raw)
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _cursor_payload(text: str, cursor_format: str):
+    """Base64 (either alphabet, padding optional) to the JSON payload; ValueError if not."""
+    padded = text.strip().replace("+", "-").replace("/", "_")
+    padded += "=" * (-len(padded) % 4)
+    raw = base64.urlsafe_b64decode(padded.encode("ascii"))
+    if cursor_format == "opaque":
+        if not raw.startswith(_OPAQUE_MAGIC):
+            raise ValueError("not an opaque cursor")
+        raw = _scramble(raw[len(_OPAQUE_MAGIC) :])
+    return json.loads(raw.decode("utf-8"))
+
+
+def _cursor_value(kind: str, value):
+    """One decoded sort value in stored form (strings unpacked); ValueError if mistyped."""
+    if value is None:
+        return None
+    if kind in (INT, REF, ORGREF, DATETIME):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError("not an integer")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return unpack_sort_key(value)
+
+
+def decode_cursor(spec, order, text: str, param: str, cursor_format: str = "capture"):
+    """Validate an opaque cursor into (offset, sort values); anything not ours is a 400."""
     try:
-        padded = text.strip().replace("+", "-").replace("/", "_")
-        padded += "=" * (-len(padded) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise error from None
-    if not isinstance(data, dict) or set(data) != {"offset", "cursor"}:
-        raise error
-    offset, values = data["offset"], data["cursor"]
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
-        raise error
-    if not isinstance(values, list) or len(values) != len(order):
-        raise error
-    for value, (name, _) in zip(values, order):
-        kind = spec.fields[name]
-        if value is None:
-            continue
-        numeric = kind in (INT, REF, ORGREF, DATETIME)
-        if numeric and (not isinstance(value, int) or isinstance(value, bool)):
-            raise error
-        if not numeric and not isinstance(value, str):
-            raise error
-    return offset, values
+        data = _cursor_payload(text, cursor_format)
+        if not isinstance(data, dict) or set(data) != {"offset", "cursor"}:
+            raise ValueError("not a cursor")
+        offset, values = data["offset"], data["cursor"]
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ValueError("bad offset")
+        if not isinstance(values, list) or len(values) != len(order):
+            raise ValueError("bad values")
+        kinds = [spec.fields[name] for name, _ in order]
+        return offset, [_cursor_value(kind, value) for kind, value in zip(kinds, values)]
+    except ValueError:
+        raise ApiError(400, f"Parameter '{param}' is invalid") from None
 
 
-def parse_fields(spec: CollectionSpec, text: str | None) -> tuple[list[str], bool]:
-    """Selected fields (id first) and whether disabled was explicitly requested."""
+def parse_fields(spec, text: str | None, unknown=frozenset(), implicit: str = "error"):
+    """Selected fields (id first) and whether disabled was explicitly requested.
+
+    ``unknown`` are fields this server version lacks; ``implicit`` says what naming an
+    always-returned field (nodeID, account) does: "error" (Unknown fields) or "ignore".
+    """
     if text is None:
-        return list(spec.default_fields), False
+        return [name for name in spec.default_fields if name not in unknown], False
     names = [part.strip() for part in text.split(",") if part.strip()]
-    unknown = [name for name in names if name not in spec.fields]
-    if unknown:
-        raise ApiError(400, f"Unknown fields: {', '.join(unknown)}")
+    if implicit == "ignore":
+        names = [name for name in names if name not in IMPLICIT_FIELDS]
+    rejected = [name for name in names if name not in spec.fields or name in unknown]
+    if rejected:
+        raise ApiError(400, f"Unknown fields: {', '.join(rejected)}")
     blocked = [name for name in names if name in spec.not_selectable]
     if blocked:
         raise ApiError(400, f"Field selection not allowed on fields: {', '.join(blocked)}")

@@ -37,40 +37,49 @@ class RateLimiter:
             self.bursts.clear()
 
     def check(self, user: str, config, now: float | None = None) -> Verdict:
+        """Count one request of ``user`` or refuse it; headers carry the captured mixed-case
+        names (X-RateLimit-Limit/-Remaining/-Reset) and, on a refusal, Retry-After."""
         now = time.time() if now is None else now
+        hourly = config.hourly_limit if config.rate_limit else None
+        burst = config.burst_limit if config.rate_limit else None
         with self.lock:
-            hourly = config.hourly_limit if config.rate_limit else None
-            burst = config.burst_limit if config.rate_limit else None
             window = self.windows.get(user)
             if window is None or now >= window[0] + 3600:
                 window = self.windows[user] = [now, 0]
             reset = int(math.ceil(window[0] + 3600))
-            limit = hourly if hourly is not None else 0
             retry_after = None
             if hourly is not None and window[1] >= hourly:
-                retry_after = max(1.0, reset - now)
-            stamps = self.bursts.setdefault(user, collections.deque())
-            span = config.burst_window_seconds
-            while stamps and stamps[0] <= now - span:
-                stamps.popleft()
+                retry_after = max(1.0, reset - now)  # exhausted: wait for the window to reset
+            stamps = self._stamps(user, now, config.burst_window_seconds)
             if retry_after is None and burst is not None and len(stamps) >= burst:
-                retry_after = max(1.0, stamps[0] + span - now)
+                retry_after = max(1.0, stamps[0] + config.burst_window_seconds - now)
             if retry_after is None:
                 window[1] += 1
                 stamps.append(now)
-            remaining = max(0, limit - window[1]) if hourly is not None else 0
-            headers = {}
-            if hourly is not None:
-                headers = {
-                    "x-ratelimit-limit": str(limit),
-                    "x-ratelimit-remaining": str(0 if retry_after else remaining),
-                    "x-ratelimit-reset": str(reset),
-                }
-            elif retry_after is not None:
-                headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(reset)}
-            if retry_after is not None:
-                headers["Retry-After"] = retry_after_value(retry_after, config, now)
-            return Verdict(headers, retry_after)
+            headers = _limit_headers(hourly, window[1], reset, retry_after)
+        if retry_after is not None:
+            headers["Retry-After"] = retry_after_value(retry_after, config, now)
+        return Verdict(headers, retry_after)
+
+    def _stamps(self, user: str, now: float, span: float) -> collections.deque:
+        """The user's request times inside the sliding burst window."""
+        stamps = self.bursts.setdefault(user, collections.deque())
+        while stamps and stamps[0] <= now - span:
+            stamps.popleft()
+        return stamps
+
+
+def _limit_headers(hourly, used: int, reset: int, retry_after) -> dict:
+    if hourly is None:
+        if retry_after is None:
+            return {}
+        return {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}
+    remaining = 0 if retry_after else max(0, hourly - used)
+    return {
+        "X-RateLimit-Limit": str(hourly),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset": str(reset),
+    }
 
 
 def retry_after_value(seconds: float, config, now: float | None = None) -> str:

@@ -8,11 +8,13 @@ and pages organizations, products, projects, archive and trash, exactly as the d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 # Field kinds. "datetime" values are stored as integer epoch seconds and rendered per record zone;
-# "ref" values are dicts with an "id"; "orgref" are references to organizations (get the
-# referenced record's disabled flag at render time).
-INT, STR, ENUM, BOOL, DATETIME, REF, ORGREF, DECIMAL, JSON = (
+# "ref" values are dicts with an "id" (the record type they point at is in ``ref_types``);
+# "orgref" are references to organizations (get the referenced record's name, disabled flag and
+# owning account at render time); "binref" is the project pointer of archive and trash entries.
+INT, STR, ENUM, BOOL, DATETIME, REF, ORGREF, DECIMAL, JSON, BINREF = (
     "int",
     "str",
     "enum",
@@ -22,6 +24,7 @@ INT, STR, ENUM, BOOL, DATETIME, REF, ORGREF, DECIMAL, JSON = (
     "orgref",
     "decimal",
     "json",
+    "binref",
 )
 
 
@@ -39,6 +42,14 @@ class CollectionSpec:
     not_selectable: tuple = ()
     boolean_filters: tuple = ()
     predefined: tuple = ()  # path segments such as "disabled" / "enabled"
+    ref_types: tuple = ()  # ((REF field, GraphQL type of the referenced record), ...)
+
+    @cached_property
+    def _ref_type_map(self) -> dict:
+        return dict(self.ref_types)
+
+    def ref_type(self, name: str) -> str:
+        return self._ref_type_map.get(name, "Record")
 
     def selectable(self) -> list[str]:
         return [name for name in self.fields if name not in self.not_selectable]
@@ -49,7 +60,6 @@ ORGANIZATIONS = CollectionSpec(
     record_type="Organization",
     fields={
         "id": INT,
-        "nodeID": STR,
         "sourceID": STR,
         "source": STR,
         "name": STR,
@@ -88,7 +98,13 @@ ORGANIZATIONS = CollectionSpec(
     sortable=("id", "sourceID", "name", "created_at", "updated_at"),
     default_sort=(("name", False),),
     boolean_filters=("disabled",),
-    predefined=("disabled", "enabled"),
+    predefined=("disabled", "enabled", "directory", "support_domain"),
+    ref_types=(
+        ("manager", "Person"),
+        ("substitute", "Person"),
+        ("order_template", "RequestTemplate"),
+        ("ui_extension", "UiExtension"),
+    ),
 )
 
 PRODUCTS = CollectionSpec(
@@ -96,7 +112,6 @@ PRODUCTS = CollectionSpec(
     record_type="Product",
     fields={
         "id": INT,
-        "nodeID": STR,
         "sourceID": STR,
         "source": STR,
         "name": STR,
@@ -153,6 +168,13 @@ PRODUCTS = CollectionSpec(
     default_sort=(("name", False),),
     boolean_filters=("disabled",),
     predefined=("disabled", "enabled"),
+    ref_types=(
+        ("service", "Service"),
+        ("support_team", "Team"),
+        ("workflow_template", "WorkflowTemplate"),
+        ("workflow_manager", "Person"),
+        ("ui_extension", "UiExtension"),
+    ),
 )
 
 PROJECTS = CollectionSpec(
@@ -160,7 +182,6 @@ PROJECTS = CollectionSpec(
     record_type="Project",
     fields={
         "id": INT,
-        "nodeID": STR,
         "sourceID": STR,
         "source": STR,
         "subject": STR,
@@ -233,6 +254,12 @@ PROJECTS = CollectionSpec(
     default_sort=(("id", True),),
     not_selectable=("note",),
     predefined=("completed", "open"),
+    ref_types=(
+        ("manager", "Person"),
+        ("service", "Service"),
+        ("work_hours", "Calendar"),
+        ("ui_extension", "UiExtension"),
+    ),
 )
 
 
@@ -246,12 +273,13 @@ def _bin_spec(name: str, verb: str) -> CollectionSpec:
             "created_at": DATETIME,
             f"{verb}_by": REF,
             verb: STR,
-            "project": REF,
+            "project": BINREF,
         },
         default_fields=("id", "created_at", f"{verb}_by", verb, "project"),
         filterable=("id", "created_at"),
         sortable=("id", "created_at"),
         default_sort=(("created_at", True),),
+        ref_types=((f"{verb}_by", "Person"),),
     )
 
 

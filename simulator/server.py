@@ -10,6 +10,7 @@ corrupt the real answer on the way out.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import secrets
@@ -22,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from .config import SimConfig, parse_fault_schedule
+from .generator import node_id
 from .query import ApiError
 from .ratelimit import RateLimiter, retry_after_value
 from .schema import DATA_COLLECTIONS, SPECS
@@ -42,13 +44,19 @@ _RECORD_RE = re.compile(r"^/v1/(organizations|products|projects)/(\d+)$")
 _ACTION_RE = re.compile(r"^/v1/projects/(\d+)/(archive|trash|restore)$")
 
 
+#: The person behind the configured personal access token (what /v1/me answered before).
+DEFAULT_PERSON = {"id": 42, "name": "API User"}
+
+
 @dataclass
 class TokenInfo:
-    """An access token: whose budget it spends, what it may read and when it expires."""
+    """An access token: whose budget it spends, what it may read, when it expires and, for
+    OAuth tokens, which client issued it (disabling the client revokes the token)."""
 
     user: str
     scopes: frozenset | None
     expires_at: float | None
+    client_id: str | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -83,10 +91,12 @@ class Simulator:
         self.tokens[self.config.token] = TokenInfo(
             "user:api", None, None if expires is None else time.time() + expires
         )
+        self.people = {"user:api": dict(DEFAULT_PERSON)}  # token user -> /v1/me identity
         self.clients = {
             client_id: value if isinstance(value, tuple) else (value, None)
             for client_id, value in self.config.clients.items()
         }
+        self.disabled_clients: set[str] = set()
         self.reset_stats()
         if self.config.mutate_on_start:
             for collection in DATA_COLLECTIONS:
@@ -150,32 +160,74 @@ class Simulator:
             raise AttributeError(f"unknown simulator switch {name!r}")
         if name == "fault_schedule":
             value = parse_fault_schedule(value)
+        elif name == "unknown_fields":
+            value = frozenset(value)
         setattr(self.config, name, value)
 
     def configure(self, **switches):
-        """Change switches while running; takes effect from the next request."""
+        """Change switches while running; takes effect from the next request.
+
+        Cached sorted views are dropped, since switches such as directory_share change
+        which rows a predefined filter matches.
+        """
         with self._lock, self.store.lock:
             for name, value in switches.items():
                 self._set(name, value)
+            self.store.invalidate()
 
     def add_request_hook(self, hook):
         """hook(sim, info) runs before each /v1 request; info has seq, method, path, query."""
         self._hooks.append(hook)
 
-    def add_token(self, token, scopes=None, expires_in=None, user=None):
-        """An extra personal access token; scopes limit readable collections (None = all)."""
+    def add_token(self, token, scopes=None, expires_in=None, user=None, name=None):
+        """An extra personal access token; scopes limit readable collections (None = all).
+
+        ``user`` keys the rate-limit budget and the /v1/me identity: tokens of one user share
+        both. A new user gets its own person id; ``name`` names it (never the token itself).
+        """
         with self._lock:
             expires_at = None if expires_in is None else time.time() + expires_in
             scope_set = None if scopes is None else frozenset(scopes)
-            self.tokens[token] = TokenInfo(user or f"user:{token}", scope_set, expires_at)
+            key = user or f"user:{token}"
+            self.tokens[token] = TokenInfo(key, scope_set, expires_at)
+            self._person(key, name)
 
-    def add_client(self, client_id, client_secret, scopes=None):
+    def add_client(self, client_id, client_secret, scopes=None, name=None):
+        """An OAuth application; its tokens act as one user (``name``, default derived)."""
         with self._lock:
             self.clients[client_id] = (client_secret, scopes)
+            self.disabled_clients.discard(client_id)
+            self._person(f"client:{client_id}", name)
+
+    def _person(self, user: str, name=None) -> dict:
+        """The person a token user acts as: ids handed out in order, 43 onwards."""
+        person = self.people.get(user)
+        if person is None:
+            person_id = DEFAULT_PERSON["id"] + len(self.people)
+            if name is None and user.startswith("client:"):
+                name = f"Integration User ({user[7:]})"
+            person = self.people[user] = {"id": person_id, "name": name or f"API User {person_id}"}
+        elif name:
+            person["name"] = name
+        return person
 
     def expire_token(self, token):
         with self._lock:
             self.tokens[token].expires_at = time.time() - 1
+
+    def revoke_token(self, token):
+        """Revoke a token mid-run (as deleting a personal access token does): 401 from now on."""
+        with self._lock:
+            self.tokens.pop(token, None)
+
+    def disable_client(self, client_id, disabled=True):
+        """Disable (or re-enable) an OAuth application: its issued tokens answer 401 and the
+        token endpoint refuses it with 400 invalid_client (DX-CCG: disabling invalidates)."""
+        with self._lock:
+            if disabled:
+                self.disabled_clients.add(client_id)
+            else:
+                self.disabled_clients.discard(client_id)
 
     # --- observability --------------------------------------------------------------------
 
@@ -220,7 +272,13 @@ class Simulator:
     # --- data access for tests ------------------------------------------------------------
 
     def ground_truth(self, collection):
+        """Every visible record as a single GET returns it; ``account`` only when another
+        account (the directory) owns the record, as in the API."""
         return self.store.ground_truth(collection)
+
+    def account_of(self, collection, row_id):
+        """The id of the account that owns a record: directory_account or the configured one."""
+        return self.store.account_of(collection, row_id)
 
     def archived_ids(self):
         return self.store.bin_ids("archive")
@@ -285,6 +343,8 @@ class Simulator:
         info = self.tokens.get(header[7:].strip())
         if info is None or (info.expires_at is not None and time.time() >= info.expires_at):
             return None
+        if info.client_id is not None and info.client_id in self.disabled_clients:
+            return None
         return info
 
     def _issue_token(self, form: dict):
@@ -301,7 +361,10 @@ class Simulator:
                 "error_description": "Only the client_credentials grant is supported",
             }
         client = self.clients.get(form["client_id"])
-        if client is None or not secrets.compare_digest(str(client[0]), form["client_secret"]):
+        known = client is not None and form["client_id"] not in self.disabled_clients
+        secret = str(client[0]).encode() if known else b""
+        # Always compare, so unknown, disabled and wrong-secret clients look alike.
+        if not secrets.compare_digest(secret, form["client_secret"].encode()) or not known:
             return 400, {
                 "error": "invalid_client",
                 "error_description": "Client authentication failed",
@@ -310,9 +373,9 @@ class Simulator:
         ttl = self.config.token_ttl_seconds
         with self._lock:
             scopes = None if client[1] is None else frozenset(client[1])
-            self.tokens[token] = TokenInfo(
-                f"client:{form['client_id']}", scopes, time.time() + ttl
-            )
+            user = f"client:{form['client_id']}"
+            self.tokens[token] = TokenInfo(user, scopes, time.time() + ttl, form["client_id"])
+            self._person(user)
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
 
 
@@ -438,10 +501,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault == "429":
                 status = 429
-                wait = retry_after_value(1, config)
-                self._send(
-                    429, RATE_LIMIT_BODY, {"Retry-After": wait, "x-ratelimit-remaining": "0"}
-                )
+                self._send(429, RATE_LIMIT_BODY, _fault_429_headers(config))
                 return
             if fault == "timeout":
                 sim._stop_event.wait(config.timeout_seconds)
@@ -490,7 +550,7 @@ class _Handler(BaseHTTPRequestHandler):
             return {}, {}, 0, None
         if path == "/v1/me" and method == "GET":
             _require_scope(token, "me")
-            return self._me(), {}, 0, None
+            return self._me(token), {}, 0, None
         match = _ACTION_RE.match(path)
         if match and method == "POST":
             _require_scope(token, "projects")
@@ -503,32 +563,58 @@ class _Handler(BaseHTTPRequestHandler):
             return sim.store.get_record(match.group(1), int(match.group(2))), {}, 0, None
         segments = path.split("/")[2:]
         if method == "GET" and segments and segments[0] in SPECS and len(segments) <= 2:
-            collection = segments[0]
-            spec = SPECS[collection]
-            predefined = segments[1] if len(segments) == 2 else None
-            states = [value for name, value in params if name == "state"]
-            params = [(name, value) for name, value in params if name != "state"]
-            predefined = predefined or (states[-1] if states else None)
-            if predefined is not None and predefined not in spec.predefined:
-                raise ApiError(404, "Not Found")
-            _require_scope(token, collection)
-            rows, headers = sim.store.list_page(collection, path, params, sim.base_url, predefined)
-            return rows, headers, len(rows), collection
+            return self._collection(segments, params, token)
         raise ApiError(404, "Not Found")
 
-    def _me(self) -> dict:
-        config = self.sim.config
+    def _collection(self, segments, params, token):
+        """GET /v1/<collection>[/<predefined>][?state=<predefined>]."""
+        sim = self.sim
+        collection = segments[0]
+        predefined = segments[1] if len(segments) == 2 else None
+        states = [value for name, value in params if name == "state"]
+        params = [(name, value) for name, value in params if name != "state"]
+        predefined = predefined or (states[-1] if states else None)
+        if predefined is not None and predefined not in SPECS[collection].predefined:
+            raise ApiError(404, "Not Found")
+        _require_scope(token, collection)
+        path = "/v1/" + "/".join(segments)
+        rows, headers = sim.store.list_page(collection, path, params, sim.base_url, predefined)
+        return rows, headers, len(rows), collection
+
+    def _me(self, token: TokenInfo) -> dict:
+        """The person the token acts as: different users for different tokens and clients."""
+        sim = self.sim
+        config = sim.config
+        with sim._lock:
+            person = dict(sim._person(token.user))
         return {
-            "id": 42,
-            "name": "API User",
-            "primary_email": "api.user@example.test",
+            "id": person["id"],
+            "name": person["name"],
+            "primary_email": f"api.user.{person['id']}@example.test",
             "account": {"id": config.account, "name": config.account_name},
             "organization": {"id": 1001, "name": "Simulated Organization"},
             "disabled": False,
             "time_zone": "Central Time (US & Canada)",
             "created_at": "2020-01-01T00:00:00Z",
             "updated_at": "2020-01-01T00:00:00Z",
-        }
+        } | _me_node(config, person)
+
+
+def _me_node(config, person) -> dict:
+    if config.node_id != "always":
+        return {}
+    return {"nodeID": node_id(config.node_id_domain, "Person", person["id"])}
+
+
+def _fault_429_headers(config) -> dict:
+    """A scheduled 429: Retry-After as configured, and a reset time that agrees with it."""
+    now = time.time()
+    seconds = config.fault_retry_after
+    return {
+        "Retry-After": retry_after_value(seconds, config, now),
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": str(int(math.ceil(now + seconds))),
+    }
 
 
 def _require_scope(token: TokenInfo, scope: str):

@@ -15,12 +15,13 @@ import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from .config import SimConfig
-from .generator import Generator
+from .generator import Generator, node_id
 from .query import (
     NON_FILTER_PARAMS,
     ApiError,
@@ -33,12 +34,56 @@ from .query import (
     parse_fields,
     parse_sort,
 )
-from .schema import DATA_COLLECTIONS, DATETIME, ORGREF, SPECS
+from .schema import BINREF, DATA_COLLECTIONS, DATETIME, ORGREF, REF, SPECS
 
 ZONE_SALT = {"organizations": 0, "products": 1, "projects": 2, "archive": 3, "trash": 0}
 SYSTEM_USER = {"id": 1, "name": "System"}
 VIEW_CACHE_SIZE = 8  # sorted views kept (LRU); a walk needs one, a sync a few
 CHANGE_LOG_LIMIT = 20000  # changed row ids remembered per collection for incremental refresh
+#: Collections whose records a directory account can own (besides the people in references).
+OWNED_COLLECTIONS = ("organizations", "products")
+_DECORATED = frozenset((DATETIME, ORGREF, REF, BINREF))  # kinds rendered from stored form
+
+
+_MASK64 = (1 << 64) - 1
+_KIND_SALT = {"organizations": 1, "products": 2, "projects": 3, "people": 4}
+
+
+def _draw(seed: int, kind: str, row_id: int) -> float:
+    """A stable number in [0, 1) per (seed, kind, id): which account owns a record.
+
+    A splitmix64 finalizer over the three inputs: well mixed for consecutive ids and cheap
+    enough to run for every row and reference of every page.
+    """
+    x = (seed * 0x9E3779B97F4A7C15 + _KIND_SALT[kind] * 0xD1B54A32D192ED03 + row_id) & _MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (x ^ (x >> 31)) / 2.0**64
+
+
+@dataclass
+class _PageRequest:
+    """A collection request parsed and validated before the lock is taken."""
+
+    per_page: int
+    fields: list
+    disabled_requested: bool
+    order: list
+    predicates: list
+    direction: str = "after"
+    offset: int = 0
+    cursor: list | None = None
+
+
+@dataclass
+class _Page:
+    """The rows a request selected and where they sit in the (capped) walk."""
+
+    rows: list
+    start: int
+    total: int
+    more: bool
+    capped: bool
 
 
 def to_epoch(moment) -> int:
@@ -118,46 +163,132 @@ class DataStore:
         text = datetime.fromtimestamp(epoch, zone).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
+    # References and records carry the GraphQL nodeID and, when another account owns the
+    # target, an ``account`` reference (DX-TYPES; captured responses show both on every level).
+
+    def _node_id(self, record_type: str, record_id) -> str:
+        return node_id(self.config.node_id_domain, record_type, record_id)
+
+    def _with_node(self, reference: dict, record_type: str) -> dict:
+        if self.config.node_id == "always" and reference.get("id") is not None:
+            reference["nodeID"] = self._node_id(record_type, reference["id"])
+        return reference
+
+    def owner_reference(self, kind: str, row_id: int):
+        """The directory account reference when it owns this record, else None.
+
+        ``kind`` is a collection or "people". The choice is a stable function of the seed and
+        the id, so ground truth, pages, references and inserted rows always agree.
+        """
+        config = self.config
+        if config.directory_account == config.account or config.directory_share <= 0:
+            return None
+        if _draw(config.seed, kind, row_id) >= config.directory_share:
+            return None
+        return {"id": config.directory_account, "name": config.directory_account_name}
+
+    def account_of(self, collection: str, row_id: int) -> str:
+        """The id of the account that owns a record (the configured one unless directory)."""
+        owner = self.owner_reference(collection, row_id)
+        return owner["id"] if owner else self.config.account
+
     def _org_reference(self, value: dict) -> dict:
-        """References to organizations reflect the target's current name and disabled flag."""
+        """References to organizations reflect the target's name, flags and owning account."""
         org = self.rows["organizations"].get(value["id"])
         if org is None:
-            return dict(value)
+            return self._with_node(dict(value), "Organization")  # unknown org: as stored
         reference = {"id": org["id"], "name": org["name"]}
+        owner = self.owner_reference("organizations", org["id"])
+        if owner:
+            reference["account"] = owner
         if org.get("sourceID"):
             reference["sourceID"] = org["sourceID"]
         if org.get("disabled"):
             reference["disabled"] = True
+        return self._with_node(reference, "Organization")
+
+    def _person_reference(self, value: dict) -> dict:
+        """People live mostly in the directory account, so references to them say which."""
+        reference = {"id": value["id"], "name": value["name"]}
+        owner = self.owner_reference("people", value["id"])
+        if owner:
+            reference["account"] = owner
+        reference.update((key, item) for key, item in value.items() if key not in reference)
+        return self._with_node(reference, "Person")
+
+    def _service_reference(self, value: dict) -> dict:
+        """Captured shape: id, name, disabled (only when true), localized_name, nodeID, provider."""
+        reference = {"id": value["id"], "name": value["name"]}
+        if value.get("disabled"):
+            reference["disabled"] = True
+        reference["localized_name"] = value.get("localized_name") or value["name"]
+        self._with_node(reference, "Service")
+        provider = value.get("provider")
+        reference["provider"] = None if provider is None else self._org_reference(provider)
         return reference
 
+    def _reference(self, record_type: str, value: dict) -> dict:
+        if record_type == "Person":
+            return self._person_reference(value)
+        if record_type == "Service":
+            return self._service_reference(value)
+        return self._with_node(dict(value), record_type)
+
+    def _render_value(self, spec, kind: str, name: str, value, zone):
+        if kind == DATETIME:
+            return self.format_time(value, zone)
+        if kind == ORGREF:
+            return self._org_reference(value)
+        if kind == REF:
+            return self._reference(spec.ref_type(name), value)
+        if kind == BINREF:
+            return {
+                "id": value["id"],
+                "href": f"{self.api_url}/projects/{value['id']}",
+                "display_name": value["display_name"],
+            }
+        return value
+
     def render(self, collection: str, row: dict, fields, disabled_requested: bool) -> dict:
+        """One record as the API shows it: the selected fields, then account and nodeID."""
         spec = SPECS[collection]
+        kinds = spec.fields
         zone = self.zone_for(collection, row["id"])
         out = {}
-        if self.config.node_id_always and "nodeID" in spec.fields:
-            out["nodeID"] = row.get("nodeID")
         for name in fields:
             if name not in row and name == "recurrence":
                 continue  # aggregated hash absent when the product has none
             value = row.get(name)
-            kind = spec.fields[name]
-            if value is not None:
-                if kind == DATETIME:
-                    value = self.format_time(value, zone)
-                elif kind == ORGREF:
-                    value = self._org_reference(value)
-                elif name == "project":
-                    value = {
-                        "id": value["id"],
-                        "href": f"{self.api_url}/projects/{value['id']}",
-                        "display_name": value["display_name"],
-                    }
+            kind = kinds[name]
             if name == "disabled":
                 value = bool(value)
+            elif value is not None and kind in _DECORATED:
+                value = self._render_value(spec, kind, name, value, zone)
             out[name] = value
         if "disabled" in spec.fields and not disabled_requested and row.get("disabled"):
             out["disabled"] = True
+        if collection in DATA_COLLECTIONS:
+            owner = self.owner_reference(collection, row["id"])
+            if owner and collection in OWNED_COLLECTIONS:
+                out["account"] = owner
+            self._with_node(out, spec.record_type)
         return out
+
+    def render_single(self, collection: str, row: dict) -> dict:
+        """A single-record GET: every known field, keys in alphabetical order, nodeID last.
+
+        That is how captured single records come back (DX-ORGS sample; product capture).
+        """
+        out = self.render(collection, row, self.known_fields(collection), True)
+        ordered = {key: out[key] for key in sorted(out) if key != "nodeID"}
+        if "nodeID" in out:
+            ordered["nodeID"] = out["nodeID"]
+        return ordered
+
+    def known_fields(self, collection: str) -> list[str]:
+        """Selectable fields this server version knows (unknown_fields left out)."""
+        unknown = self.config.unknown_for(collection)
+        return [name for name in SPECS[collection].selectable() if name not in unknown]
 
     def _is_visible(self, collection: str, row_id: int) -> bool:
         hidden = collection == "projects" and self.config.hide_archived_projects
@@ -175,70 +306,118 @@ class DataStore:
     def list_page(self, collection, path, params, base_url, predefined=None):
         """Serve one page of a collection walk; returns (rendered rows, headers)."""
         spec = SPECS[collection]
-        values = {}
-        for name, value in params:
-            values[name] = value
-        per_page = self._per_page(values.get("per_page"))
-        fields, disabled_requested = parse_fields(spec, values.get("fields"))
-        order = parse_sort(spec, values.get("sort"))
-        predicates = compile_filters(spec, params)
-        if predefined:
-            predicates.append(_predefined(predefined))
-        if "search_after" in values and "search_before" in values:
-            raise ApiError(400, "Parameters 'search_after' and 'search_before' are exclusive")
-        direction, offset, cursor = "after", 0, None
-        for param in ("search_after", "search_before"):
-            if param in values:
-                direction = param[7:]
-                offset, cursor = decode_cursor(spec, order, values[param], param)
-        cap = self.config.walk_cap
+        request = self._page_request(collection, params, predefined)
         with self.lock:
-            view = self._view(collection, params, predefined, order, predicates)
-            total = len(view.ids)
-            position = 0
-            if cursor is not None:
-                bound = key_from_values(cursor, order, spec)
-                search = bisect_right if direction == "after" else bisect_left
-                position = search(view.keys, bound)
-            if direction == "after":
-                size = max(0, min(per_page, cap - offset))
-                picked = view.ids[position : position + size]
-                start = offset
-                more = total - position > len(picked)
-            else:
-                picked = view.ids[max(0, position - per_page) : position]
-                start = max(0, offset - len(picked))
-                more = True
-            table = self.rows[collection]
-            page = [table[row_id] for row_id in picked]
-            capped = more and start + len(page) >= cap
-            rendered = [self.render(collection, row, fields, disabled_requested) for row in page]
+            page = self._select(collection, params, predefined, request)
+            rendered = [
+                self.render(collection, row, request.fields, request.disabled_requested)
+                for row in page.rows
+            ]
+        per_page = request.per_page
         headers = {
             "X-Pagination-Per-Page": str(per_page),
-            "X-Pagination-Current-Page": str(start // per_page + 1),
-            "X-Pagination-Total-Pages": str(math.ceil(total / per_page)),
-            "X-Pagination-Total-Entries": str(total),
+            "X-Pagination-Current-Page": str(page.start // per_page + 1),
+            "X-Pagination-Total-Pages": str(math.ceil(page.total / per_page)),
+            "X-Pagination-Total-Entries": str(page.total),
         }
-        if total > cap and (self.config.throttled_header == "walk" or capped):
-            headers["X-Pagination-Throttled"] = "true"
-        links = []
-        kept = [(k, v) for k, v in params if k not in ("search_after", "search_before")]
-        if page:
-            start_cursor = encode_cursor(start, cursor_values(spec, order, page[0]))
-            end_cursor = encode_cursor(start + len(page), cursor_values(spec, order, page[-1]))
-            headers["X-Pagination-Start-Cursor"] = start_cursor
-            headers["X-Pagination-End-Cursor"] = end_cursor
-            if start > 0:
-                links.append((_url(base_url, path, kept), "first"))
-                prev = kept + [("search_before", start_cursor)]
-                links.append((_url(base_url, path, prev), "prev"))
-            if more and not capped:
-                links.append((_url(base_url, path, kept + [("search_after", end_cursor)]), "next"))
-        elif start > 0:
-            links.append((_url(base_url, path, kept), "first"))
-        if links:
-            headers["Link"] = ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
+        if page.total > self.config.walk_cap:
+            if self.config.throttled_header == "walk" or page.capped:
+                headers["X-Pagination-Throttled"] = "true"
+        cursors = {}
+        if page.rows:
+            fmt = self.config.cursor_format
+            first = cursor_values(spec, request.order, page.rows[0])
+            last = cursor_values(spec, request.order, page.rows[-1])
+            cursors["start"] = encode_cursor(page.start, first, fmt)
+            cursors["end"] = encode_cursor(page.start + len(page.rows) - 1, last, fmt)
+            headers["X-Pagination-Start-Cursor"] = cursors["start"]
+            headers["X-Pagination-End-Cursor"] = cursors["end"]
+        link = self._link_header(base_url, path, params, request, page, cursors)
+        if link:
+            headers["Link"] = link
         return rendered, headers
+
+    def _page_request(self, collection, params, predefined) -> _PageRequest:
+        """Parse paging, selection, sort, filters and cursor; every mistake is a 400."""
+        spec = SPECS[collection]
+        values = dict(params)
+        unknown = self.config.unknown_for(collection)
+        implicit = self.config.implicit_field_selection
+        fields, disabled_requested = parse_fields(spec, values.get("fields"), unknown, implicit)
+        order = parse_sort(spec, values.get("sort"), unknown)
+        request = _PageRequest(
+            per_page=self._per_page(values.get("per_page")),
+            fields=fields,
+            disabled_requested=disabled_requested,
+            order=order,
+            predicates=compile_filters(spec, params, unknown),
+        )
+        if predefined:
+            request.predicates.append(self._predefined(collection, predefined))
+        if "search_after" in values and "search_before" in values:
+            raise ApiError(400, "Parameters 'search_after' and 'search_before' are exclusive")
+        for param in ("search_after", "search_before"):
+            if param in values:
+                request.direction = param[7:]
+                request.offset, request.cursor = decode_cursor(
+                    spec, order, values[param], param, self.config.cursor_format
+                )
+        return request
+
+    def _select(self, collection, params, predefined, request: _PageRequest) -> _Page:
+        """The rows after (or before) the cursor in the current data: search_after semantics.
+
+        A cursor's offset is the index of the row it points at (captured cursors: the end
+        cursor of a first page of 20 says 19), so the page after it starts one further on.
+        """
+        spec, cap, per_page = SPECS[collection], self.config.walk_cap, request.per_page
+        view = self._view(collection, params, predefined, request.order, request.predicates)
+        total, position = len(view.ids), 0
+        if request.cursor is not None:
+            bound = key_from_values(request.cursor, request.order, spec)
+            search = bisect_right if request.direction == "after" else bisect_left
+            position = search(view.keys, bound)
+        if request.direction == "after":
+            start = request.offset + 1 if request.cursor is not None else 0
+            size = max(0, min(per_page, cap - start))
+            picked = view.ids[position : position + size]
+            more = total - position > len(picked)
+        else:
+            picked = view.ids[max(0, position - per_page) : position]
+            start = max(0, request.offset - len(picked))
+            more = True
+        table = self.rows[collection]
+        rows = [table[row_id] for row_id in picked]
+        capped = more and start + len(rows) >= cap
+        return _Page(rows, start, total, more, capped)
+
+    def _link_header(self, base_url, path, params, request, page: _Page, cursors) -> str:
+        """first/prev/next links: the request's own parameters plus a cursor (DX-PAG).
+
+        ``link_host`` puts another host in every URL (a trace log shows a server on
+        api.xurrent.qa linking to api.4me.qa); ``link_per_page`` may drop a default per_page.
+        """
+        config = self.config
+        if config.link_host:
+            host = config.link_host.rstrip("/")
+            base_url = host if "://" in host else f"https://{host}"
+        drop = {"search_after", "search_before"}
+        if config.link_per_page == "omit_default" and request.per_page == config.default_per_page:
+            drop.add("per_page")
+        kept = [(name, value) for name, value in params if name not in drop]
+        links = []
+        if page.start > 0:
+            links.append((_url(base_url, path, kept), "first"))
+            if page.rows:
+                prev = kept + [("search_before", cursors["start"])]
+                links.append((_url(base_url, path, prev), "prev"))
+        if page.rows and page.more and not page.capped:
+            following = kept + [("search_after", cursors["end"])]
+            links.append((_url(base_url, path, following), "next"))
+        return ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
+
+    def _predefined(self, collection: str, name: str):
+        return _predefined(name, lambda row_id: self.owner_reference(collection, row_id))
 
     # --- sorted views ---------------------------------------------------------------------
 
@@ -311,21 +490,20 @@ class DataStore:
         return per_page
 
     def get_record(self, collection: str, row_id: int) -> dict:
-        """Single-record GET returns every selectable field."""
+        """Single-record GET returns every field the server knows."""
         with self.lock:
             row = self.rows[collection].get(row_id)
             if row is None or not self._is_visible(collection, row_id):
                 raise ApiError(404, "Not Found")
-            return self.render(collection, row, SPECS[collection].selectable(), True)
+            return self.render_single(collection, row)
 
     # --- ground truth ---------------------------------------------------------------------
 
     def ground_truth(self, collection: str) -> list[dict]:
-        spec = SPECS[collection]
-        fields = spec.selectable()
+        """Every visible record as a single-record GET shows it (account, nodeID included)."""
         with self.lock:
             rows = sorted(self.visible(collection), key=lambda row: row["id"])
-            return [self.render(collection, row, fields, True) for row in rows]
+            return [self.render_single(collection, row) for row in rows]
 
     # --- mutations ------------------------------------------------------------------------
 
@@ -343,23 +521,20 @@ class DataStore:
                 raise ValueError(f"{collection}.{name} cannot be changed with update_rows")
         with self.lock:
             if ids is None:
-                hidden = collection == "projects" and self.config.hide_archived_projects
-                bins = self.project_bin if hidden else ()
-                pool = sorted(row_id for row_id in self.rows[collection] if row_id not in bins)
-                ids = self.mutation_rng.sample(pool, min(count or 1, len(pool)))
+                ids = self._pick_rows(collection, count or 1)
             for row_id in ids:
                 row = self.rows[collection][row_id]
                 row["updated_at"] = max(row["created_at"], moment)
-                if changes:
-                    row.update(changes)
-                elif collection == "organizations":
-                    row["remarks"] = f"Edited at {moment}"
-                elif collection == "products":
-                    row["useful_life"] = (row.get("useful_life") or 0) % 9 + 1
-                else:
-                    row["effort"] = (row.get("effort") or 0) + 8
+                row.update(changes or _default_edit(collection, row, moment))
             self._touch(collection, ids)
             return list(ids)
+
+    def _pick_rows(self, collection: str, count: int) -> list[int]:
+        """Random visible rows for an edit (archived/trashed projects are not edited)."""
+        hidden = collection == "projects" and self.config.hide_archived_projects
+        bins = self.project_bin if hidden else ()
+        pool = sorted(row_id for row_id in self.rows[collection] if row_id not in bins)
+        return self.mutation_rng.sample(pool, min(count, len(pool)))
 
     def insert_rows(self, collection, count, at=None) -> list[int]:
         moment = to_epoch(at)
@@ -439,7 +614,7 @@ class DataStore:
             self._take_from_bin(project_id)
             row["updated_at"] = max(row["created_at"], to_epoch(at))
             self._touch("projects", [project_id])
-            return self.render("projects", row, SPECS["projects"].selectable(), True)
+            return self.render_single("projects", row)
 
     def erase_project(self, project_id: int):
         """Erase a project from the trash: gone from every listing."""
@@ -467,10 +642,18 @@ class DataStore:
             return sorted(pid for pid, (where, _) in self.project_bin.items() if where == target)
 
     def _action_result(self, project_id: int, verb: str) -> dict:
-        row = self.rows["projects"][project_id]
-        record = self.render("projects", row, SPECS["projects"].selectable(), True)
+        record = self.render_single("projects", self.rows["projects"][project_id])
         record[verb] = "true"
         return record
+
+
+def _default_edit(collection: str, row: dict, moment: int) -> dict:
+    """The field a user edit changes when a test does not choose one."""
+    if collection == "organizations":
+        return {"remarks": f"Edited at {moment}"}
+    if collection == "products":
+        return {"useful_life": (row.get("useful_life") or 0) % 9 + 1}
+    return {"effort": (row.get("effort") or 0) + 8}
 
 
 def _first(item):
@@ -523,12 +706,20 @@ class _SortedView:
                 key_of[row_id] = new
 
 
-def _predefined(name: str):
-    """Predefined filters given as a path segment or ?state=."""
+def _predefined(name: str, owner=None):
+    """Predefined filters given as a path segment or ?state=.
+
+    ``owner(row_id)`` returns the owning directory account (or None) for the organization
+    filters ``directory`` and ``support_domain``.
+    """
     if name == "disabled":
         return lambda row: bool(row.get("disabled"))
     if name == "enabled":
         return lambda row: not row.get("disabled")
+    if name == "directory":
+        return lambda row: owner(row["id"]) is not None
+    if name == "support_domain":
+        return lambda row: owner(row["id"]) is None
     if name == "completed":
         return lambda row: row.get("status") == "completed"
     return lambda row: row.get("status") != "completed"  # open

@@ -5,10 +5,12 @@ import subprocess
 import sys
 import time
 
+import pytest
 import requests
 from simhelpers import ROOT
 
 from simulator import SimConfig, Simulator
+from simulator.cli import build_parser, config_from_args
 
 
 def run(args, **kwargs):
@@ -27,13 +29,28 @@ def test_help_lists_switches():
     assert result.returncode == 0
     for flag in ("--fault-schedule", "--walk-cap", "--ready-file", "--mutate-on-start"):
         assert flag in result.stdout
+    for flag in ("--link-host", "--cursor-format", "--unknown-fields", "--directory-share"):
+        assert flag in result.stdout
+
+
+def test_cli_flags_reach_the_config():
+    argv = ["--link-host", "api.4me.qa", "--unknown-fields", "products.recurrence, model"]
+    argv += ["--fault-retry-after", "3600", "--node-id", "never", "--directory-share", "0"]
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    assert config.link_host == "api.4me.qa" and config.fault_retry_after == 3600
+    assert config.unknown_fields == frozenset({"products.recurrence", "model"})
+    assert config.node_id == "never" and config.directory_share == 0
+    with pytest.raises(ValueError):
+        SimConfig(cursor_format="readable")
 
 
 def test_cli_starts_serves_and_stops(tmp_path):
     ready = tmp_path / "ready"
+    command = [sys.executable, "-m", "simulator", "--port", "0", "--token", "T", "--account", "A"]
+    command += ["--ready-file", str(ready), "--fault-schedule", "2:503", "--no-rate-limit"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", "--token", "T", "--account", "A"]
-        + ["--ready-file", str(ready), "--fault-schedule", "2:503", "--no-rate-limit"],
+        command,
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -8,6 +8,8 @@ import pytest
 from simulator.schema import SPECS
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
+#: Returned without being selected: nodeID always, account when another account owns it.
+IMPLICIT = {"nodeID", "account"}
 
 
 def utc(text):
@@ -19,8 +21,8 @@ def test_default_collection_fields(api, collection):
     spec = SPECS[collection]
     for row in api.get(f"/{collection}", {"per_page": 100}).json():
         extra = set(row) - set(spec.default_fields)
-        assert extra <= {"disabled"}
-        assert set(spec.default_fields) <= set(row)
+        assert extra <= {"disabled"} | IMPLICIT
+        assert set(spec.default_fields) | {"nodeID"} <= set(row)
         if "disabled" in row:
             assert row["disabled"] is True
 
@@ -37,7 +39,10 @@ def test_disabled_only_when_true_or_selected(api, sim, collection):
 
 def test_field_selection_and_errors(api):
     rows = api.get("/products", {"fields": "brand,salvage_value"}).json()
-    assert all(set(row) - {"disabled"} == {"id", "brand", "salvage_value"} for row in rows)
+    assert all(
+        set(row) - {"disabled", "account"} == {"id", "nodeID", "brand", "salvage_value"}
+        for row in rows
+    )
     unknown = api.get("/products", {"fields": "brand,bogus"})
     assert unknown.status_code == 400 and unknown.json() == {"message": "Unknown fields: bogus"}
     note = api.get("/projects", {"fields": "note"})
