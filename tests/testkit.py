@@ -24,7 +24,9 @@ from decimal import Decimal
 from functools import partial
 
 import pytest
+import requests
 
+from simulator import SimConfig
 from simulator.schema import BOOL, DATETIME, DECIMAL, INT, JSON, ORGREF, REF, SPECS
 from xurrent_connector.options import parse_settings
 
@@ -408,3 +410,46 @@ def assert_matches_truth(runner: ConnectorRunner, sim, tables=None, **options):
 
 def updated_at_of(record: dict) -> datetime:
     return datetime.fromisoformat(record["updated_at"]).astimezone(timezone.utc)
+
+
+# --- talking to the simulator directly (its own tests) -----------------------------------------
+
+ANCHOR = "2026-03-29T12:00:00Z"  # a DST switch week: offsets vary within the data
+
+
+class Api:
+    """Thin requests wrapper that sends the documented headers by default."""
+
+    def __init__(self, sim, token="T", account="A"):
+        self.sim = sim
+        self.session = requests.Session()
+        self.headers = {"Authorization": f"Bearer {token}", "X-Xurrent-Account": account}
+
+    def get(self, path, params=None, headers=None, **kwargs):
+        url = path if path.startswith("http") else self.sim.api_url + path
+        merged = dict(self.headers)
+        merged.update(headers or {})
+        kwargs.setdefault("timeout", 10)
+        return self.session.get(url, params=params, headers=merged, **kwargs)
+
+    def post(self, path, **kwargs):
+        kwargs.setdefault("timeout", 10)
+        return self.session.post(self.sim.api_url + path, headers=self.headers, **kwargs)
+
+    def walk(self, path, params=None, limit=10000):
+        """Follow rel=next links; return (rows, responses)."""
+        response = self.get(path, params)
+        rows, responses = [], []
+        while True:
+            assert response.status_code == 200, response.text
+            responses.append(response)
+            rows.extend(response.json())
+            if "next" not in response.links or len(responses) >= limit:
+                return rows, responses
+            response = self.get(response.links["next"]["url"])
+
+
+def make_config(**overrides):
+    values = dict(token="T", account="A", scale="tiny", seed=1, anchor=ANCHOR, rate_limit=False)
+    values.update(overrides)
+    return SimConfig(**values)

@@ -10,8 +10,9 @@ files/warehouse.db) without an Xurrent account:
    the simulator or the benchmark;
 3. show the connector's own progress lines and the SDK's verdict, keep the SDK's whole output
    (it prints the state at every checkpoint) in files/demo-sync.log;
-4. stop the simulator (its log: files/demo-simulator.log), print the row count of each table, and run the dbt package's quality
-   report on the warehouse (tools/models.py) when it is there.
+4. stop the simulator (its log: files/demo-simulator.log), print the row count of each table,
+   and run the dbt package's quality report on the warehouse (tools/models.py) when it is
+   there.
 
 The simulator's data is anchored to the time of the first demo run (kept in files/, so
 `fivetran reset` starts over), which makes a second `make demo` an incremental sync: the

@@ -1,7 +1,7 @@
 """Shared fixtures: a tiny simulator per test plus a small HTTP helper bound to it."""
 
 import pytest
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import Simulator
 

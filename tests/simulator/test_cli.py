@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from simhelpers import ROOT
+from testkit import ROOT
 
 from simulator import SimConfig, Simulator
 from simulator.cli import build_parser, config_from_args

@@ -5,7 +5,7 @@ import time
 
 import pytest
 import requests
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import SimConfig, Simulator, parse_fault_schedule
 

@@ -3,7 +3,7 @@
 import time
 
 import requests
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import Simulator
 

@@ -10,7 +10,7 @@ import random
 from datetime import datetime
 
 import pytest
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import Simulator, store as store_module
 from simulator.query import compile_filters, cursor_values, decode_cursor, parse_sort

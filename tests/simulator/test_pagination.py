@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 
 import pytest
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import Simulator
 

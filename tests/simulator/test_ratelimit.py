@@ -4,7 +4,7 @@ import time
 from email.utils import parsedate_to_datetime
 
 import pytest
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import Simulator
 

@@ -8,7 +8,7 @@ import base64
 import http.client
 
 import pytest
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import Simulator
 from simulator.schema import SPECS

@@ -2,7 +2,7 @@
 workflow_template, workflow_manager or recurrence)."""
 
 import pytest
-from simhelpers import Api, make_config
+from testkit import Api, make_config
 
 from simulator import Simulator
 from simulator.schema import SPECS
