@@ -86,7 +86,7 @@ def best_of(repeat: int, function) -> float:
 
 
 def _flatten_all(flatten, rows) -> list:
-    return [flatten(record) for record in rows]
+    return [flatten(record, "bench") for record in rows]
 
 
 def _encode_all(types, rows) -> list:
@@ -99,7 +99,7 @@ def measure(records: dict[str, list[dict]], repeat: int) -> list[dict]:
         rows = records[name]
         types = sdk_column_types(spec)
         flatten = spec.flatten
-        flattened = [flatten(record) for record in rows]
+        flattened = [flatten(record, "bench") for record in rows]
         flatten_seconds = best_of(repeat, partial(_flatten_all, flatten, rows))
         encode_seconds = best_of(repeat, partial(_encode_all, types, flattened))
         per_row = 1e6 / max(1, len(rows))
@@ -121,7 +121,7 @@ def profile(records: dict[str, list[dict]], limit: int = 15) -> str:
     for name, spec in TABLES.items():
         types = sdk_column_types(spec)
         for record in records[name]:
-            encode_row_data(types, spec.flatten(record))
+            encode_row_data(types, spec.flatten(record, "bench"))
     profiler.disable()
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(limit)

@@ -303,41 +303,49 @@ def _utc_text(value: str) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S+00")
 
 
-def _reference_columns(name: str, value) -> dict:
+def _account_of(value: dict | None, own_account: str) -> tuple:
+    """A record's or reference's account: its own ``account``, else the connection's
+    (DX-TYPES); nothing for a null reference."""
+    if value is None:
+        return ("str", None)
+    return ("str", (value.get("account") or {}).get("id", own_account))
+
+
+def _reference_columns(name: str, kind: str, value, own_account: str) -> dict:
     column = _CAMEL.get(name, name)
     expected = {
         f"{column}_id": (INT, None if value is None else value["id"]),
         f"{column}_name": ("str", None if value is None else value.get("name")),
     }
+    if kind == ORGREF:
+        expected[f"{column}_account_id"] = _account_of(value, own_account)
     if name == "service":
-        provider = (value or {}).get("provider") or {}
-        expected["service_provider_id"] = (INT, provider.get("id"))
-        expected["service_provider_name"] = ("str", provider.get("name"))
-        expected["service_provider_account_id"] = (
-            "str",
-            (provider.get("account") or {}).get("id"),
-        )
+        provider = (value or {}).get("provider")
+        expected["service_provider_id"] = (INT, (provider or {}).get("id"))
+        expected["service_provider_name"] = ("str", (provider or {}).get("name"))
+        expected["service_provider_account_id"] = _account_of(provider, own_account)
     return expected
 
 
-def expected_row(collection: str, record: dict, node_id_expected: bool = False) -> dict:
+def expected_row(collection: str, record: dict, own_account: str = ACCOUNT) -> dict:
     """What the warehouse should hold for a ground-truth record, as (kind, value) per column.
 
-    Derived from the simulator's field kinds: references become <field>_id/<field>_name (the
-    service also its provider id, name and account id), camelCase names become snake_case,
-    projects' unselectable ``note`` is absent, and ``nodeID`` is only expected when the
-    simulator returns it without being asked.
+    Derived from the simulator's field kinds: references become <field>_id/<field>_name (and
+    <field>_account_id for organizations; the service also its provider), camelCase names
+    become snake_case, projects' unselectable ``note`` is absent, ``nodeID`` is ``node_id``,
+    and every record has the account that owns it (its ``account``, else the connection's).
     """
     spec = SPECS[collection]
-    expected = {}
+    expected = {
+        "account_id": _account_of(record, own_account),
+        "node_id": ("str", record.get("nodeID")),  # returned by itself, never selected
+    }
     for name, kind in spec.fields.items():
         value = record.get(name)
         if name in spec.not_selectable:
             continue
-        if name == "nodeID":
-            expected["node_id"] = ("str", value if node_id_expected else None)
-        elif kind in (REF, ORGREF):
-            expected.update(_reference_columns(name, value))
+        if kind in (REF, ORGREF):
+            expected.update(_reference_columns(name, kind, value, own_account))
         elif name == "disabled":
             expected[name] = (BOOL, bool(value))
         else:
@@ -400,11 +408,12 @@ def mismatches(collection: str, actual_rows: list[dict], truth: list[dict], **op
     return problems
 
 
-def assert_matches_truth(runner: ConnectorRunner, sim, tables=None, **options):
+def assert_matches_truth(runner: ConnectorRunner, sim, tables=None):
     """Every configured table holds exactly the simulator's rows, every column equal."""
     problems = []
+    own = sim.config.account
     for table in tables or TABLE_NAMES:
-        problems += mismatches(table, runner.rows(table), sim.ground_truth(table), **options)
+        problems += mismatches(table, runner.rows(table), sim.ground_truth(table), own_account=own)
     assert not problems, "\n".join(problems)
 
 

@@ -29,14 +29,21 @@ class XurrentApiError(Exception):
     """The API (or the OAuth token endpoint) answered in a way the sync cannot go past.
 
     ``status`` is the HTTP status when there was an answer; ``kind`` is the classification of
-    the HTTP policy (``"forbidden"``, ``"server_error"``, ...), which callers such as the setup
-    tests use instead of re-reading the message.
+    the HTTP policy (``"forbidden"``, ``"server_error"``, ...) and ``detail`` the server's own
+    message (redacted), which callers use instead of re-reading the message.
     """
 
-    def __init__(self, message: str, status: int | None = None, kind: str | None = None):
-        super().__init__(message, status, kind)
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        kind: str | None = None,
+        detail: str = "",
+    ):
+        super().__init__(message, status, kind, detail)
         self.status = status
         self.kind = kind
+        self.detail = detail
 
     def __str__(self) -> str:
         return str(self.args[0])

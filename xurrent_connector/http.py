@@ -490,7 +490,7 @@ class XurrentClient:
             fix += "may be in between)."
         server = _server_message(outcome.response)
         quoted = f" Server message: {server}." if server else ""
-        return XurrentApiError(f"{where}.{quoted} {fix}", status, kind)
+        return XurrentApiError(f"{where}.{quoted} {fix}", status, kind, server)
 
     def _exhausted(self, url: str, attempts: int, last: _Failure) -> XurrentApiError:
         return XurrentApiError(

@@ -150,7 +150,8 @@ def json_value(field: str) -> list[Column]:
 
 
 def implicit_string(field: str, name: str) -> list[Column]:
-    """Text the API returns on its own and that ``fields=`` may refuse (``nodeID``)."""
+    """Text the API returns on every record by itself and that ``fields=`` cannot select
+    (``nodeID``: captures show it everywhere; the .NET SDK never selects it)."""
     return [Column(name, STRING, field, _getter(field, None), requested=False)]
 
 
@@ -159,6 +160,32 @@ def set_by_lifecycle(name: str) -> list[Column]:
     live, so upserting a restored project clears them) and the archive or trash stream sets
     one with ``update``."""
     return [Column(name, UTC_DATETIME, name, lambda record: None, requested=False)]
+
+
+#: What an account column holds until ``flatten`` knows the connection's account: the record
+#: (or reference) exists and names no account, so it lives in the configured one (DX-TYPES: "If
+#: a resource or reference to a resource does not expose an account field, the account of the
+#: resource is equal to the account of the authenticated user").
+OWN_ACCOUNT = object()
+
+
+def _account(*path: str) -> Extractor:
+    def extract(record: Record) -> Any:
+        value = record
+        for key in path:
+            value = value.get(key)
+            if value is None:
+                return None
+        account = value.get("account")
+        return OWN_ACCOUNT if account is None else account.get("id")
+
+    return extract
+
+
+def owning_account() -> list[Column]:
+    """``account_id``: the account that owns the record. Not requested: the API adds it by
+    itself, and only when another account (a directory account) owns the record."""
+    return [Column("account_id", STRING, "account", _account(), requested=False)]
 
 
 def reference(field: str, *labels: str) -> list[Column]:
@@ -178,18 +205,20 @@ def reference(field: str, *labels: str) -> list[Column]:
     ]
 
 
+def organization(field: str) -> list[Column]:
+    """A reference to an organization, with the account it lives in: organizations of a
+    directory account are referenced from its support-domain accounts, and an id is only
+    known to be unique within its account."""
+    return reference(field) + [Column(f"{field}_account_id", STRING, field, _account(field))]
+
+
 def service_with_provider() -> list[Column]:
     """The service plus its provider, an organization that may live in a trusted account (its
     account id is kept: the provider id alone would be ambiguous across accounts)."""
     return reference("service") + [
         Column("service_provider_id", LONG, "service", _nested("service", "provider", "id")),
         Column("service_provider_name", STRING, "service", _nested("service", "provider", "name")),
-        Column(
-            "service_provider_account_id",
-            STRING,
-            "service",
-            _nested("service", "provider", "account", "id"),
-        ),
+        Column("service_provider_account_id", STRING, "service", _account("service", "provider")),
     ]
 
 
@@ -211,9 +240,9 @@ class Stream:
     def sort(self) -> str:
         return f"{self.cursor_field},id"
 
-    def apply(self, record: Record, op: Any) -> int:
+    def apply(self, record: Record, op: Any, own_account: str) -> int:
         """Send the operations of one record to ``op`` (the SDK's ``Operations``); return how
-        many rows were marked deleted."""
+        many rows were marked deleted. ``own_account``: the connection's account."""
         raise NotImplementedError
 
 
@@ -230,6 +259,7 @@ class TableStream(Stream):
         if len(names) != len(set(names)):
             raise ValueError(f"{name}: a column is declared twice")
         self._plan = tuple((column.name, column.extract) for column in self.columns)
+        self._accounts = tuple(c.name for c in self.columns if c.name.endswith("account_id"))
         requested = (c.source for c in self.columns if c.requested and c.source != "id")
         self.fields = tuple(dict.fromkeys(requested))  # every source field once, in order
 
@@ -240,15 +270,20 @@ class TableStream(Stream):
             "columns": {column.name: column.sdk_type for column in self.columns},
         }
 
-    def flatten(self, record: Record) -> dict:
-        """One record as one row, every declared column present."""
+    def flatten(self, record: Record, own_account: str) -> dict:
+        """One record as one row, every declared column present; ``own_account`` is the
+        connection's account, where records and references without an account live."""
         try:
-            return {name: extract(record) for name, extract in self._plan}
+            row = {name: extract(record) for name, extract in self._plan}
         except RecordFormatError as error:
             raise RecordFormatError(f"{self.name} record {record.get('id')!r}: {error}") from None
+        for name in self._accounts:
+            if row[name] is OWN_ACCOUNT:
+                row[name] = own_account
+        return row
 
-    def apply(self, record: Record, op: Any) -> int:
-        op.upsert(self.name, self.flatten(record))
+    def apply(self, record: Record, op: Any, own_account: str) -> int:
+        op.upsert(self.name, self.flatten(record, own_account))
         return 0
 
 
@@ -287,7 +322,7 @@ class BinStream(Stream):
                 "project reference."
             ) from None
 
-    def apply(self, record: Record, op: Any) -> int:
+    def apply(self, record: Record, op: Any, own_account: str) -> int:
         project_id = self.project_id(record)
         if project_id is None:
             return 0
@@ -304,7 +339,12 @@ class BinStream(Stream):
         return 1
 
 
-_HEAD = (long("id"), implicit_string("nodeID", "node_id"), string("sourceID", "source_id"))
+_HEAD = (
+    long("id"),
+    owning_account(),
+    implicit_string("nodeID", "node_id"),
+    string("sourceID", "source_id"),
+)
 _TIMESTAMPS = (timestamp("created_at"), timestamp("updated_at"))
 
 ORGANIZATIONS = TableStream(
@@ -313,11 +353,11 @@ ORGANIZATIONS = TableStream(
         *_HEAD,
         string("source"),
         string("name"),
-        reference("parent"),
+        organization("parent"),
         reference("manager"),
         reference("substitute"),
         boolean("business_unit"),
-        reference("business_unit_organization"),
+        organization("business_unit_organization"),
         string("region"),
         string("financialID", "financial_id"),
         flag("disabled"),
@@ -329,7 +369,7 @@ ORGANIZATIONS = TableStream(
         json_value("addresses"),
         json_value("contacts"),
         json_value("attachments"),
-        reference("ui_extension", "title", "name"),
+        reference("ui_extension"),
         *_TIMESTAMPS,
     ),
 )
@@ -346,8 +386,8 @@ PRODUCTS = TableStream(
         string("productID", "product_id"),
         service_with_provider(),
         reference("support_team"),
-        reference("supplier"),
-        reference("financial_owner"),
+        organization("supplier"),
+        organization("financial_owner"),
         string("rule_set"),
         string("depreciation_method"),
         long("rate"),
@@ -361,7 +401,7 @@ PRODUCTS = TableStream(
         string("picture_uri"),
         string("remarks"),
         json_value("custom_fields"),
-        reference("ui_extension", "title", "name"),
+        reference("ui_extension"),
         json_value("attachments"),
         *_TIMESTAMPS,
     ),
@@ -376,7 +416,7 @@ PROJECTS = TableStream(
         string("category"),
         string("status"),
         reference("manager"),
-        reference("customer"),
+        organization("customer"),
         service_with_provider(),
         string("program"),
         string("justification"),
@@ -395,7 +435,7 @@ PROJECTS = TableStream(
         string("time_zone"),
         reference("work_hours"),
         json_value("custom_fields"),
-        reference("ui_extension", "title", "name"),
+        reference("ui_extension"),
         json_value("attachments"),
         *_TIMESTAMPS,
         set_by_lifecycle("archived_at"),

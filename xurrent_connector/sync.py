@@ -17,6 +17,7 @@ every unfinished stream gets a ``failed`` health row, and the error propagates.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -40,7 +41,7 @@ from .state import (
     plan,
     restart_after_refused_cursor,
 )
-from .streams import BINS, TABLES, UTC, Stream, TableStream, to_utc_text
+from .streams import BINS, STREAMS, TABLES, UTC, Stream, TableStream, to_utc_text
 
 THROTTLED_HEADER = "X-Pagination-Throttled"
 
@@ -93,6 +94,8 @@ class Sync:
         self.started_at = now()
         self.clock_started = time.monotonic()
         self.modes: dict[str, str] = {}
+        #: The fields asked for, per stream: fewer when a server does not know some.
+        self.fields = {name: stream.fields for name, stream in STREAMS.items()}
         self.metrics: dict[str, StreamMetrics] = {}
 
     def plan(self, stream: Stream) -> None:
@@ -147,17 +150,7 @@ class Sync:
             try:
                 response = self.client.get(stream.path, self.params(stream, walk), metrics)
             except XurrentApiError as error:
-                if error.status != 400 or walk.next_page is None:
-                    raise
-                state = replace(
-                    state,
-                    walk=restart_after_refused_cursor(walk, walk.position == refused_at),
-                )
-                refused_at = walk.position
-                metrics.continued(
-                    "the API refused the page cursor (HTTP 400)",
-                    state.walk.query.describe(stream.cursor_field),
-                )
+                state, refused_at = self.recover(stream, state, error, refused_at, metrics)
                 continue
             summary, records = summarise(stream, response)
             state = after_page(state, summary)
@@ -171,12 +164,37 @@ class Sync:
                 )
             yield Page(records, state, summary.position)
 
+    def recover(self, stream, state, error, refused_at, metrics) -> tuple[StreamState, Any]:
+        """Go past a 400 that is not the end of the walk: fields this server does not know
+        (left out for the rest of the sync, their columns stay NULL), or a refused page cursor
+        (restart at the last position). Any other failure is raised."""
+        if error.status != 400:
+            raise error
+        unknown = unknown_fields(error.detail) & set(self.fields[stream.name])
+        if unknown and not unknown & {"id", stream.cursor_field}:
+            self.fields[stream.name] = tuple(
+                f for f in self.fields[stream.name] if f not in unknown
+            )
+            log.warning(
+                f"{stream.name}: this Xurrent server does not know the field(s) "
+                f"{', '.join(sorted(unknown))}; they are left out for this sync and their "
+                "columns stay empty"
+            )
+            return state, refused_at
+        walk = state.walk
+        if walk.next_page is None:
+            raise error
+        restarted = restart_after_refused_cursor(walk, walk.position == refused_at)
+        plan_text = restarted.query.describe(stream.cursor_field)
+        metrics.continued("the API refused the page cursor (HTTP 400)", plan_text)
+        return replace(state, walk=restarted), walk.position
+
     def params(self, stream: Stream, walk) -> dict:
         """The query of a walk's next page: the stream's own parameters, the walk's filter and
         the cursor of the previous page."""
         params = {"sort": stream.sort, "per_page": str(self.settings.max_records_per_page)}
-        if stream.fields:
-            params["fields"] = ",".join(stream.fields)
+        if self.fields[stream.name]:
+            params["fields"] = ",".join(self.fields[stream.name])
         params.update(walk.query.params(stream.cursor_field))
         params.update(walk.next_page or {})
         return params
@@ -186,7 +204,7 @@ class Sync:
         the stream's ``sync_health`` row when this page completes it)."""
         deleted = 0
         for record in page.records:
-            deleted += stream.apply(record, self.op)
+            deleted += stream.apply(record, self.op, self.settings.account_id)
         self.states[stream.name] = page.state
         upserted = len(page.records) if isinstance(stream, TableStream) else 0
         self.metrics[stream.name].page(len(page.records), upserted, deleted, page.position)
@@ -231,6 +249,12 @@ def summarise(stream: Stream, response) -> tuple[PageSummary, list]:
         PageSummary(len(records), next_page(stream, response.links), position, last_id, throttled),
         records,
     )
+
+
+def unknown_fields(detail: str) -> set[str]:
+    """The fields a 400 names as unknown ("Unknown fields: a, b"), or none."""
+    match = re.search(r"Unknown fields?: ([^.;]+)", detail or "")
+    return {name.strip() for name in match.group(1).split(",")} if match else set()
 
 
 def next_page(stream: Stream, links: Mapping[str, str]) -> dict | None:

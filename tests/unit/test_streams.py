@@ -27,6 +27,13 @@ from xurrent_connector.streams import (
     to_utc_text,
 )
 
+OWN = "widget"  # the connection's account
+
+
+def flat(stream, record: dict) -> dict:
+    """A record flattened as the sync does it, for a connection to account ``OWN``."""
+    return stream.flatten(record, OWN)
+
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -123,7 +130,7 @@ def _product(**overrides):
 
 
 def test_product_row_covers_every_column_kind():
-    row = PRODUCTS.flatten(_product())
+    row = flat(PRODUCTS, _product())
     assert row["id"] == 34
     assert row["node_id"] == "Z2lkOi8vUHJvZHVjdC8zNA"
     assert row["source_id"] is None and row["source"] is None
@@ -152,21 +159,46 @@ def test_product_row_covers_every_column_kind():
 def test_absent_disabled_is_false_and_absent_fields_are_null():
     record = _product()
     del record["disabled"], record["recurrence"], record["nodeID"]
-    row = PRODUCTS.flatten(record)
+    row = flat(PRODUCTS, record)
     assert row["disabled"] is False
     assert row["recurrence"] is None
     assert row["node_id"] is None
 
 
 def test_null_references_and_provider_without_account():
-    row = PRODUCTS.flatten(
-        _product(service={"id": 1, "name": "S", "provider": {"id": 2, "name": "P"}})
+    row = flat(
+        PRODUCTS, _product(service={"id": 1, "name": "S", "provider": {"id": 2, "name": "P"}})
     )
     assert row["service_provider_id"] == 2
-    assert row["service_provider_account_id"] is None
-    row = PRODUCTS.flatten(_product(service=None))
+    # A reference without an account lives in the connection's account (DX-TYPES).
+    assert row["service_provider_account_id"] == OWN
+    row = flat(PRODUCTS, _product(service=None))
     assert row["service_id"] is None
     assert row["service_provider_id"] is None and row["service_provider_account_id"] is None
+
+
+def test_the_owning_account_is_the_records_or_else_the_connections():
+    directory = {"id": "widget-directory", "name": "Widget Directory"}
+    row = flat(PRODUCTS, _product(account=directory, supplier={"id": 7, "account": directory}))
+    assert row["account_id"] == "widget-directory"
+    assert row["supplier_account_id"] == "widget-directory"
+    assert row["financial_owner_account_id"] == OWN  # a reference of the own account
+    row = flat(PRODUCTS, _product())
+    assert row["account_id"] == OWN
+    assert row["supplier_account_id"] is None  # no supplier, no account
+    organization = flat(ORGANIZATIONS, {"id": 1, "parent": {"id": 2, "account": directory}})
+    assert organization["parent_account_id"] == "widget-directory"
+    assert organization["business_unit_organization_account_id"] is None
+    project = flat(PROJECTS, {"id": 3, "customer": {"id": 4, "name": "C"}})
+    assert (project["account_id"], project["customer_account_id"]) == (OWN, OWN)
+    # The account is returned by the API itself: it is never asked for with fields=.
+    assert all("account" not in stream.fields for stream in TABLES.values())
+
+
+def test_a_ui_extension_is_named_by_its_name_not_its_title():
+    extension = {"id": 9, "name": "Organization Details", "title": "Details", "nodeID": "x"}
+    row = flat(ORGANIZATIONS, {"id": 1, "ui_extension": extension})
+    assert (row["ui_extension_id"], row["ui_extension_name"]) == (9, "Organization Details")
 
 
 def test_organization_row():
@@ -188,7 +220,7 @@ def test_organization_row():
         "created_at": "2016-03-22T21:02:50-05:00",
         "updated_at": "2016-03-22T21:03:36-05:00",
     }
-    row = ORGANIZATIONS.flatten(record)
+    row = flat(ORGANIZATIONS, record)
     assert row["financial_id"] == "FIN000050"
     assert (row["parent_id"], row["parent_name"]) == (51, "Widget North America, Inc.")
     assert (row["manager_id"], row["manager_name"]) == (120, "Carolyn Goldrat")
@@ -221,7 +253,7 @@ def test_project_row_decimals_and_datetimes():
         "created_at": "2016-11-13T13:17:00-06:00",
         "updated_at": "2016-12-23T05:09:09-06:00",
     }
-    row = PROJECTS.flatten(record)
+    row = flat(PROJECTS, record)
     assert row["completion_target_at"] == utc("2017-01-13T15:00:00Z")
     assert row["completed_at"] is None
     assert row["cost_of_effort"] == "320000.0" and row["total_cost"] == "335000.0"
@@ -299,12 +331,13 @@ def test_unparseable_datetimes_fail_naming_the_value_and_the_record(garbage):
     with pytest.raises(RecordFormatError):
         parse_timestamp(garbage)
     with pytest.raises(RecordFormatError, match=r"projects record 1: not an ISO 8601"):
-        PROJECTS.flatten({"id": 1, "created_at": garbage})
+        flat(PROJECTS, {"id": 1, "created_at": garbage})
 
 
 def test_flattened_project_datetimes_are_aware():
-    row = PROJECTS.flatten(
-        {"id": 1, "created_at": MOMENTS[0], "updated_at": MOMENTS[6], "completed_at": None}
+    row = flat(
+        PROJECTS,
+        {"id": 1, "created_at": MOMENTS[0], "updated_at": MOMENTS[6], "completed_at": None},
     )
     assert row["created_at"] == datetime.fromisoformat("2016-03-23T02:02:50+00:00")
     assert row["updated_at"].utcoffset().total_seconds() == 0
@@ -350,9 +383,9 @@ def test_a_non_object_entry_fails_loudly():
 
 def test_a_project_entry_becomes_an_update_then_a_delete_with_the_moment_in_utc():
     op = Recorder()
-    assert ARCHIVE.apply(entry(1, "project", 2), op) == 1
-    assert TRASH.apply(entry(2, "project", 3, "2026-02-02T08:00:00+01:00", TRASH), op) == 1
-    assert ARCHIVE.apply(entry(3, "request", 4), op) == 0
+    assert ARCHIVE.apply(entry(1, "project", 2), op, OWN) == 1
+    assert TRASH.apply(entry(2, "project", 3, "2026-02-02T08:00:00+01:00", TRASH), op, OWN) == 1
+    assert ARCHIVE.apply(entry(3, "request", 4), op, OWN) == 0
     assert op.calls == [
         (
             "update",
@@ -372,4 +405,4 @@ def test_a_project_entry_becomes_an_update_then_a_delete_with_the_moment_in_utc(
 @pytest.mark.parametrize("bad", [None, "yesterday"])
 def test_an_entry_without_a_valid_moment_fails_loudly(bad):
     with pytest.raises(XurrentApiError, match="created_at"):
-        ARCHIVE.apply(entry(1, "project", 2, created_at=bad), Recorder())
+        ARCHIVE.apply(entry(1, "project", 2, created_at=bad), Recorder(), OWN)

@@ -22,7 +22,7 @@ from testkit import Recorder
 from xurrent_connector.errors import StateError, XurrentApiError
 from xurrent_connector.options import parse_settings
 from xurrent_connector.state import load_state
-from xurrent_connector.sync import fetched_ahead, run_sync
+from xurrent_connector.sync import fetched_ahead, run_sync, unknown_fields
 
 API = "https://api.example.test/v1"
 T1 = "2024-05-01T10:00:00Z"
@@ -175,6 +175,50 @@ def test_incremental_second_run_reads_from_cursor_minus_lookback():
     state = {"version": 2, "streams": {"products": {"cursor": T2, "walk": None}}}
     sync(api, state)
     assert api.calls[0][1]["updated_at"] == ">=2024-05-01T09:55:05Z"
+
+
+class UnknownFields(StubApi):
+    """A server that answers 400 naming unknown fields while they are asked for."""
+
+    def __init__(self, collections, unknown):
+        super().__init__(collections)
+        self.unknown = unknown
+
+    def get(self, path, params=None, metrics=None):
+        asked = set((params or {}).get("fields", "").split(","))
+        if asked & self.unknown:
+            self.calls.append((path, dict(params)))
+            detail = "Unknown fields: " + ", ".join(sorted(asked & self.unknown))
+            raise XurrentApiError(
+                f"HTTP 400. Server message: {detail}.", 400, "bad_request", detail
+            )
+        return super().get(path, params, metrics)
+
+
+def test_unknown_fields_are_dropped_for_the_sync_and_the_request_repeated():
+    api = UnknownFields({"/products": rows_at(T1, range(1, 4))}, {"brand", "recurrence"})
+    op, _ = sync(api)
+    assert sorted(product_ids(op)) == [1, 2, 3]
+    fields = [set(query["fields"].split(",")) for _, query in api.calls]
+    assert {"brand", "recurrence"} <= fields[0]
+    assert all(not {"brand", "recurrence"} & asked for asked in fields[1:])
+    assert all("name" in asked for asked in fields)
+
+
+def test_a_server_that_does_not_know_the_cursor_field_fails_the_sync():
+    api = UnknownFields({"/products": rows_at(T1, [1])}, {"updated_at"})
+    with pytest.raises(XurrentApiError, match="Unknown fields: updated_at"):
+        sync(api)
+
+
+def test_unknown_field_names_are_read_from_the_servers_message():
+    assert unknown_fields("Unknown fields: workflow_template, recurrence") == {
+        "workflow_template",
+        "recurrence",
+    }
+    assert unknown_fields("Unknown field: nodeID.") == {"nodeID"}
+    assert unknown_fields("Parameter 'search_after' is invalid") == set()
+    assert unknown_fields("") == set()
 
 
 # --- the archive and trash streams --------------------------------------------------------------
