@@ -97,17 +97,20 @@ def _failure_message(error: Exception, configuration) -> str:
     return message
 
 
-def _client(configuration: dict, token_provider=None) -> XurrentClient:
-    """The connector's own client, with one attempt per request and little patience for 429s:
-    a user waits in the form."""
+def _settings(configuration: dict):
     try:
-        settings = parse_settings(configuration)
+        return dataclasses.replace(parse_settings(configuration), retry_attempts=1)
     except ConfigurationError as error:
         raise SetupProblem(str(error)) from None
-    settings = dataclasses.replace(settings, retry_attempts=1)
+
+
+def _client(configuration: dict, token_provider=None, use_backup=False) -> XurrentClient:
+    """The connector's own client, with one attempt per request and little patience for 429s:
+    a user waits in the form."""
     return XurrentClient(
-        settings,
+        _settings(configuration),
         token_provider=token_provider,
+        use_backup=use_backup,
         max_consecutive_429=2,
         max_throttle_wait_seconds=30,
     )
@@ -116,7 +119,7 @@ def _client(configuration: dict, token_provider=None) -> XurrentClient:
 @setup_test
 def check_configuration(configuration: dict) -> None:
     """The configuration parses: every key valid, credentials given exactly one way."""
-    _client(configuration).close()
+    _settings(configuration)
 
 
 @setup_test
@@ -140,7 +143,17 @@ def check_api_reachable(configuration: dict) -> None:
 @setup_test
 def check_credentials(configuration: dict) -> None:
     """The credentials are accepted and work in the account (GET /v1/me)."""
-    client = _client(configuration)
+    _check_me(_client(configuration))
+
+
+@setup_test
+def check_backup_credentials(configuration: dict) -> None:
+    """The backup credentials, when given, are accepted too (GET /v1/me with them)."""
+    if _settings(configuration).has_backup:
+        _check_me(_client(configuration, use_backup=True))
+
+
+def _check_me(client: XurrentClient) -> None:
     try:
         me = client.get("/me").data
     except XurrentApiError as error:
@@ -178,6 +191,7 @@ SETUP_TESTS = (
     ("Configuration is valid", check_configuration),
     ("Xurrent API is reachable", check_api_reachable),
     ("Credentials and account are accepted", check_credentials),
+    ("Backup credentials are accepted", check_backup_credentials),
     ("Selected tables are readable", check_tables_readable),
 )
 

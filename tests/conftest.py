@@ -9,6 +9,9 @@ import pytest
 import secret_scan
 from testkit import (
     ACCOUNT,
+    BACKUP_CLIENT_ID,
+    BACKUP_CLIENT_SECRET,
+    BACKUP_TOKEN,
     CLIENT_ID,
     CLIENT_SECRET,
     LIMITED_TOKEN,
@@ -57,7 +60,8 @@ def sdk_logging():
 @pytest.fixture
 def make_sim():
     """Factory for started simulators (tiny, no rate limits, no latency, the kit's token and
-    OAuth client, a limited token); all are stopped at teardown."""
+    OAuth client, a limited token, and backup credentials of another user); all are stopped
+    at teardown."""
     started = []
 
     def factory(**overrides) -> Simulator:
@@ -73,6 +77,8 @@ def make_sim():
         values.update(overrides)
         simulator = Simulator(SimConfig(**values)).start()
         simulator.add_token(LIMITED_TOKEN, scopes={"organizations"})
+        simulator.add_token(BACKUP_TOKEN, name="Backup Integration User")
+        simulator.add_client(BACKUP_CLIENT_ID, BACKUP_CLIENT_SECRET, name="Backup OAuth App")
         started.append(simulator)
         return simulator
 

@@ -17,11 +17,13 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from functools import partial
+from pathlib import Path
 
 import pytest
 import requests
@@ -39,7 +41,18 @@ LIMITED_TOKEN = "setup-limited-token-90ab4c1f"
 CLIENT_ID = "connector-client"
 CLIENT_SECRET = "csec-SECRET-77b1d0e4aa"
 WRONG_CLIENT_SECRET = "setup-wrong-secret-4f2d9b6a01"
-ALL_SECRETS = (TOKEN, WRONG_TOKEN, LIMITED_TOKEN, CLIENT_SECRET, WRONG_CLIENT_SECRET)
+BACKUP_TOKEN = "tok-BaCkUp-8e2d4a6c1f09"
+BACKUP_CLIENT_ID = "backup-client"
+BACKUP_CLIENT_SECRET = "csec-BACKUP-3c5e7a9b1d2f"
+ALL_SECRETS = (
+    TOKEN,
+    WRONG_TOKEN,
+    LIMITED_TOKEN,
+    CLIENT_SECRET,
+    WRONG_CLIENT_SECRET,
+    BACKUP_TOKEN,
+    BACKUP_CLIENT_SECRET,
+)
 ACCOUNT = "widget"
 TABLE_NAMES = ("organizations", "products", "projects")
 
@@ -415,6 +428,28 @@ def assert_matches_truth(runner: ConnectorRunner, sim, tables=None):
     for table in tables or TABLE_NAMES:
         problems += mismatches(table, runner.rows(table), sim.ground_truth(table), own_account=own)
     assert not problems, "\n".join(problems)
+
+
+def documented_queries() -> dict[str, str]:
+    """The SQL blocks of docs/sync_health.md by their first comment line, so the documented
+    queries are the ones tested."""
+    text = (Path(ROOT) / "docs" / "sync_health.md").read_text()
+    blocks = re.findall(r"```sql\n(.*?)```", text, re.S)
+    return {
+        block.splitlines()[0].lstrip("- ").strip(): block.strip().rstrip(";") for block in blocks
+    }
+
+
+def query(runner: ConnectorRunner, sql: str) -> list[tuple]:
+    """Rows of ``sql`` on the runner's warehouse, as text (a TIMESTAMPTZ to Python needs pytz)."""
+    import duckdb
+
+    path = os.path.join(runner.project_dir, "files", "warehouse.db")
+    connection = duckdb.connect(path, read_only=True)
+    try:
+        return connection.execute(f"select columns(*)::varchar from ({sql})").fetchall()
+    finally:
+        connection.close()
 
 
 def updated_at_of(record: dict) -> datetime:

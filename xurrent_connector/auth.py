@@ -60,8 +60,10 @@ class ClientCredentials:
         session: requests.Session,
         timeout_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
+        keys: str = "client_id and client_secret",
     ):
         register_secret(client_secret)
+        self._keys = keys  # the settings to check when the endpoint refuses the client
         self._token_url = token_url
         self._form = {
             "grant_type": "client_credentials",
@@ -121,7 +123,32 @@ class ClientCredentials:
             self._renew_at = started + lifetime - min(MAX_REFRESH_MARGIN_SECONDS, 0.1 * lifetime)
             self._generation += 1
             return
-        raise _token_error(response.status_code, body, where)
+        raise _token_error(response.status_code, body, where, self._keys)
+
+
+def provider(settings, backup: bool, session: requests.Session, monotonic: Callable[[], float]):
+    """The primary credentials of ``settings`` or its backup ones (None when there are none)."""
+    prefix = "backup_" if backup else ""
+    client_id = getattr(settings, f"{prefix}client_id")
+    if client_id is not None:
+        secret = getattr(settings, f"{prefix}client_secret")
+        timeout = settings.request_timeout_seconds
+        keys = f"{prefix}client_id and {prefix}client_secret"
+        return ClientCredentials(
+            settings.token_url, client_id, secret, session, timeout, monotonic, keys
+        )
+    token = getattr(settings, f"{prefix}oauth_token")
+    return None if token is None else StaticToken(token)
+
+
+def describe(settings, backup: bool) -> str:
+    """Which credentials, in the user's terms (never a secret)."""
+    prefix = "backup_" if backup else ""
+    client_id = getattr(settings, f"{prefix}client_id")
+    which = "backup" if backup else "primary"
+    if client_id is not None:
+        return f"the {which} OAuth client '{client_id}' ({prefix}client_id)"
+    return f"the {which} personal access token ({prefix}oauth_token)"
 
 
 def _json_or_none(response: requests.Response) -> object:
@@ -138,7 +165,7 @@ def _lifetime(expires_in: object) -> float:
         return DEFAULT_LIFETIME_SECONDS
 
 
-def _token_error(status: int, body: object, where: str) -> XurrentApiError:
+def _token_error(status: int, body: object, where: str, keys: str) -> XurrentApiError:
     if status == 200 or status == 429 or status >= 500:
         what = "without an access_token" if status == 200 else f"HTTP {status}"
         return XurrentApiError(
@@ -157,8 +184,8 @@ def _token_error(status: int, body: object, where: str) -> XurrentApiError:
             details = ": " + ", ".join(parts) if parts else ""
         return XurrentApiError(
             f"The OAuth token endpoint rejected the client credentials (HTTP {status}{details}). "
-            "Check the client_id and client_secret settings, that the OAuth application is "
-            "enabled for the client credentials grant, and token_url (or region/environment).",
+            f"Check the {keys} settings, that the OAuth application is enabled for the client "
+            "credentials grant, and token_url (or region/environment).",
             status,
             "token_rejected",
         )

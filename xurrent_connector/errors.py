@@ -47,3 +47,19 @@ class XurrentApiError(Exception):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class RateLimitExhausted(XurrentApiError):
+    """The next request may only be sent later than ``max_rate_limit_wait_seconds`` allows.
+
+    Not a failure: every page fetched so far is checkpointed, the sync ends cleanly, and the
+    next scheduled one resumes. ``wait_seconds`` is how far away the next allowed request is.
+    """
+
+    wait_seconds: float = 0.0
+
+    @classmethod
+    def after(cls, message: str, wait_seconds: float) -> "RateLimitExhausted":
+        error = cls(message, 429, "rate_limit_exhausted")
+        error.wait_seconds = wait_seconds
+        return error

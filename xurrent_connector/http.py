@@ -41,15 +41,14 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util import Retry
 
 from . import __version__
-from .auth import ClientCredentials, StaticToken
-from .errors import XurrentApiError
+from . import auth
+from .errors import RateLimitExhausted, XurrentApiError
 from .metrics import StreamMetrics
 from .redact import endpoint_for_message, redact, safe_log, url_for_message
 
 USER_AGENT = f"xurrent-fivetran-connector/{__version__} (fivetran-connector-sdk)"
 MAX_CONSECUTIVE_429 = 20
 MAX_THROTTLE_WAIT_SECONDS = 15 * 60
-RETRY_AFTER_CAP_SECONDS = 60.0
 RETRY_AFTER_DEFAULT_SECONDS = 5.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
@@ -64,7 +63,7 @@ MAX_PACING_WAIT_SECONDS = 3660.0
 
 class Action(enum.Enum):
     RETURN = "return the response"
-    REFRESH = "get a new token once and retry; fail when that is not possible"
+    REFRESH = "credentials refused: a new token once, then the backup credentials once; else fail"
     FAIL = "fail now with a message that says which setting to fix"
     WAIT = "wait Retry-After (capped) and retry, on the 429 budget"
     BACKOFF = "exponential backoff with full jitter and retry, up to retry_attempts"
@@ -89,7 +88,7 @@ POLICY = {
     "not_found": Action.FAIL,
     "unprocessable": Action.FAIL,
     "unexpected_status": Action.FAIL,
-    "token_rejected": Action.FAIL,
+    "token_rejected": Action.REFRESH,
     "throttled": Action.WAIT,
     "server_error": Action.BACKOFF,
     "timeout": Action.BACKOFF,
@@ -128,6 +127,7 @@ class _Failure:
     status: int | None = None
     response: requests.Response | None = None
     generation: int = 0
+    slot: int = 0  # which credentials the attempt used (0 primary, 1 backup)
 
 
 @dataclass
@@ -188,13 +188,7 @@ class Pacer:
             now = self._monotonic()
             at, reason = self._next(now)
             if at - now > self._max_wait:
-                raise XurrentApiError(
-                    f"The hourly request budget is used up: the next request could only be sent "
-                    f"in {(at - now) / 60:.0f} minutes ({reason}). Lower max_requests_per_hour "
-                    "or make sure no other integration uses the same Xurrent user; the next "
-                    "sync resumes from the last checkpoint.",
-                    kind="rate_limit_budget",
-                )
+                raise rate_limit_exhausted(at - now, reason, self._wall_clock())
             slot = [at]
             self._burst.append(slot)
             self._hour.append(at)
@@ -243,6 +237,18 @@ class Pacer:
         return max(candidates)
 
 
+def rate_limit_exhausted(wait: float, reason: str, now_epoch: float) -> RateLimitExhausted:
+    """The sync must stop for the rate limit: say when the next request may be sent."""
+    at = time.strftime("%H:%M UTC", time.gmtime(now_epoch + wait))
+    return RateLimitExhausted.after(
+        f"the next request to Xurrent may only be sent in {wait / 60:.0f} min (at {at}; "
+        f"{reason}), longer than max_rate_limit_wait_seconds. Other integrations of the same "
+        "Xurrent user share its budget: give the connector its own user, or lower "
+        "max_requests_per_hour",
+        wait,
+    )
+
+
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
     try:
         value = float(headers.get(name, "").strip())
@@ -254,7 +260,7 @@ def _header_number(headers: Mapping[str, str], name: str) -> float | None:
 def retry_after_seconds(headers: Mapping[str, str], now_epoch: float) -> float:
     """How long to wait after a 429: ``Retry-After`` (seconds or an HTTP-date, read by
     urllib3's parser, which dates against the system clock), else the reported reset
-    (``now_epoch`` turns an epoch into seconds), else a default; 1 to 60 s per answer."""
+    (``now_epoch`` turns an epoch into seconds), else a default; at least 1 s."""
     wait = None
     value = headers.get("Retry-After")
     if value:
@@ -268,7 +274,7 @@ def retry_after_seconds(headers: Mapping[str, str], now_epoch: float) -> float:
             wait = reset if reset < 1e9 else reset - now_epoch
     if wait is None:
         wait = RETRY_AFTER_DEFAULT_SECONDS
-    return min(RETRY_AFTER_CAP_SECONDS, max(1.0, wait))
+    return max(1.0, wait)
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -291,6 +297,7 @@ class XurrentClient:
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         token_provider=None,
+        use_backup: bool = False,
         max_consecutive_429: int = MAX_CONSECUTIVE_429,
         max_throttle_wait_seconds: float = MAX_THROTTLE_WAIT_SECONDS,
     ):
@@ -314,20 +321,36 @@ class XurrentClient:
                 "X-Xurrent-Account": settings.account_id,
             }
         )
-        self.pacer = Pacer(settings.max_requests_per_hour, monotonic, wall_clock)
-        self.token_provider = token_provider or self._credentials(settings)
-
-    def _credentials(self, settings):
-        if settings.uses_client_credentials:
-            return ClientCredentials(
-                settings.token_url,
-                settings.client_id,
-                settings.client_secret,
-                self._session,
-                settings.request_timeout_seconds,
-                self._monotonic,
+        self.pacer = Pacer(
+            settings.max_requests_per_hour,
+            monotonic,
+            wall_clock,
+            settings.max_rate_limit_wait_seconds,
+        )
+        # The credentials to use in turn: the primary ones, then the backup ones if configured.
+        order = (True,) if use_backup else (False, True)
+        self._credentials = [
+            (
+                auth.describe(settings, backup),
+                auth.provider(settings, backup, self._session, monotonic),
             )
-        return StaticToken(settings.oauth_token)
+            for backup in order
+        ]
+        if token_provider is not None:  # tests and probes bring their own
+            self._credentials = [("the given token", token_provider)]
+        self._credentials = [(label, found) for label, found in self._credentials if found]
+        self._active = 0
+        self._switch = threading.Lock()
+
+    @property
+    def token_provider(self):
+        """The credentials in use now."""
+        return self._credentials[self._active][1]
+
+    @property
+    def credentials_in_use(self) -> str:
+        """``primary`` or ``backup``: which credentials requests carry now."""
+        return "backup" if "backup" in self._credentials[self._active][0] else "primary"
 
     def close(self) -> None:
         self._session.close()
@@ -366,16 +389,18 @@ class XurrentClient:
         """How long to wait before retrying, by the policy table; raises when the action is to
         fail, or when the action's budget is spent."""
         action = POLICY[outcome.kind]
-        if action is Action.REFRESH and self.token_provider.refreshable and not budget.refreshed:
-            budget.refreshed = True
-            self.token_provider.invalidate(outcome.generation)
-            return 0.0
+        if action is Action.REFRESH:
+            return self._credentials_retry(url, outcome, budget)
         if action is Action.WAIT:
             budget.throttled += 1
-            wait = retry_after_seconds(outcome.response.headers, self._wall_clock())
+            now = self._wall_clock()
+            wait = retry_after_seconds(outcome.response.headers, now)
+            if wait > self.settings.max_rate_limit_wait_seconds:
+                raise rate_limit_exhausted(wait, "the API answered 429 with Retry-After", now)
             too_long = budget.waited_429 + wait > self._max_throttle_wait
             if budget.throttled > self._max_429 or too_long:
-                raise self._still_throttled(url, budget.throttled, budget.waited_429)
+                reason = f"still rate limited after {budget.throttled} answers 429"
+                raise rate_limit_exhausted(wait, reason, now)
             budget.waited_429 += wait
             return wait
         if action is Action.BACKOFF:
@@ -386,6 +411,30 @@ class XurrentClient:
             return self._rng.uniform(0.0, ceiling)
         raise self._failure(url, outcome)
 
+    def _credentials_retry(self, url: str, outcome: _Failure, budget: _Budget) -> float:
+        """Credentials refused: a new token once, then the backup credentials once; raise when
+        neither is possible. A 403 never gets here: a missing scope is not a refused token."""
+        provider = self._credentials[outcome.slot][1]
+        if outcome.slot < self._active:
+            return 0.0  # another thread already switched to the backup credentials
+        if outcome.kind == "unauthorized" and provider.refreshable and not budget.refreshed:
+            budget.refreshed = True
+            provider.invalidate(outcome.generation)
+            return 0.0
+        with self._switch:
+            switched = outcome.slot == self._active < len(self._credentials) - 1
+            if switched:
+                self._active += 1
+        if not switched:
+            raise self._failure(url, outcome)
+        budget.refreshed = False
+        safe_log(
+            "warning",
+            f"{self._credentials[outcome.slot][0]} was refused ({outcome.cause}); using "
+            f"{self._credentials[self._active][0]} for the rest of this sync",
+        )
+        return 0.0
+
     def _attempt(self, url: str, params, metrics) -> ApiResponse | _Failure:
         """One attempt: a pacing slot, the exchange, its classification."""
         if self._cancelled.is_set():
@@ -394,14 +443,15 @@ class XurrentClient:
         if wait:
             self._sleep(wait)
         started = self._monotonic()
+        credentials = self._active
         try:
-            header, generation = self.token_provider.current()
+            header, generation = self._credentials[credentials][1].current()
         except XurrentApiError as error:
             self.pacer.done(slot)
-            if POLICY[error.kind] is not Action.BACKOFF:
+            if error.kind not in ("token_endpoint_unavailable", "token_rejected"):
                 raise
-            metrics.token_failure()
-            return _Failure(error.kind, str(error))
+            metrics.token_failure(error.kind)
+            return _Failure(error.kind, str(error), error.status, slot=credentials)
         try:
             response = self._session.get(
                 url,
@@ -420,12 +470,12 @@ class XurrentClient:
             )
             metrics.request(kind)
             self._debug(url, kind, started)
-            return _Failure(kind, cause, generation=generation)
+            return _Failure(kind, cause, generation=generation, slot=credentials)
         finally:
             self.pacer.done(slot)
-        return self._classified(url, response, started, generation, metrics)
+        return self._classified(url, response, started, (generation, credentials), metrics)
 
-    def _classified(self, url, response, started, generation, metrics):
+    def _classified(self, url, response, started, used, metrics):
         elapsed = self._monotonic() - started
         kind = classify(response.status_code)
         data = None
@@ -445,7 +495,7 @@ class XurrentClient:
         cause = f"HTTP {response.status_code}" + (f" ({reason})" if reason else "")
         if kind == "malformed_json":
             cause = f"HTTP {response.status_code} with a body that is not valid JSON"
-        return _Failure(kind, cause, response.status_code, response, generation)
+        return _Failure(kind, cause, response.status_code, response, *used)
 
     def _debug(self, url: str, status, started: float) -> None:
         """With enable_debug_logging: one line per request; never headers or the query."""
@@ -458,19 +508,12 @@ class XurrentClient:
     def _failure(self, url: str, outcome: _Failure) -> XurrentApiError:
         """The message of an answer that fails at once: what happened and what to change."""
         status, kind = outcome.status, outcome.kind
+        if kind in ("unauthorized", "token_rejected"):
+            return self._refused(url, outcome)
         where = f"GET {url_for_message(url)} answered HTTP {status}"
         account = self.settings.account_id
         collection = url[len(self._api_url) :].strip("/").split("/")[0] or "the API root"
         fixes = {
-            "unauthorized": (
-                "The access token from the client credentials grant was rejected even after a "
-                "refresh. Check client_id/client_secret, that the OAuth application is enabled "
-                f"and that its user may use account_id '{account}'."
-                if self.token_provider.refreshable
-                else "The token was rejected: it is invalid or expired (or mistyped, or "
-                "revoked). Create a new personal access token (My Profile > Personal Access "
-                "Tokens) with read scope for the selected tables and set it as oauth_token."
-            ),
             "forbidden": (
                 f"The token may not read {collection} in account '{account}'. Give the token "
                 f"the '{collection.capitalize()} - Read' scope (or remove {collection} from the "
@@ -492,6 +535,29 @@ class XurrentClient:
         quoted = f" Server message: {server}." if server else ""
         return XurrentApiError(f"{where}.{quoted} {fix}", status, kind, server)
 
+    def _refused(self, url: str, outcome: _Failure) -> XurrentApiError:
+        """Credentials refused for good: which ones, and which settings to fix."""
+        label, provider = self._credentials[outcome.slot]
+        keys = "backup_" if "backup" in label else ""
+        both = "Both the primary and the backup credentials were refused. " if outcome.slot else ""
+        if outcome.kind == "token_rejected":
+            return XurrentApiError(both + outcome.cause, outcome.status, outcome.kind)
+        where = f"GET {url_for_message(url)} answered HTTP 401"
+        if provider.refreshable:
+            fix = (
+                f"The access token from the client credentials grant of {label} was rejected "
+                f"even after a refresh. Check {keys}client_id/{keys}client_secret, that the "
+                "OAuth application is enabled and that its user may use account_id "
+                f"'{self.settings.account_id}'."
+            )
+        else:
+            fix = (
+                f"The token was rejected ({label}): it is invalid or expired (or mistyped, or "
+                "revoked). Create a new personal access token (My Profile > Personal Access "
+                f"Tokens) with read scope for the selected tables and set it as {keys}oauth_token."
+            )
+        return XurrentApiError(f"{both}{where}. {fix}", 401, "unauthorized")
+
     def _exhausted(self, url: str, attempts: int, last: _Failure) -> XurrentApiError:
         return XurrentApiError(
             redact(
@@ -504,16 +570,6 @@ class XurrentClient:
             ),
             last.status,
             last.kind,
-        )
-
-    def _still_throttled(self, url: str, answers: int, waited: float) -> XurrentApiError:
-        return XurrentApiError(
-            f"GET {url_for_message(url)}: still rate limited by Xurrent (HTTP 429) after "
-            f"{answers} answers and {waited:.0f} s of waiting. Another integration probably "
-            "shares this user's request budget: set max_requests_per_hour lower, use a token of "
-            "a dedicated user, or try later. The next sync resumes from the last checkpoint.",
-            429,
-            "throttled",
         )
 
 

@@ -25,9 +25,9 @@ from .redact import redact
 from .streams import format_utc
 
 HEALTH_TABLE = "sync_health"
-SUCCEEDED, FAILED = "succeeded", "failed"
+SUCCEEDED, FAILED, RATE_LIMITED = "succeeded", "failed", "rate_limited"
 #: Error kinds that are not failed requests: flow control, and token requests (not API calls).
-NOT_FAILURES = frozenset({"throttled", "token_endpoint_unavailable"})
+NOT_FAILURES = frozenset({"throttled", "token_endpoint_unavailable", "token_rejected"})
 PROGRESS_EVERY_PAGES = 25
 PROGRESS_EVERY_SECONDS = 30.0
 
@@ -36,7 +36,7 @@ PROGRESS_EVERY_SECONDS = 30.0
 HEALTH_COLUMNS_TABLE = """
 sync_id              STRING        a UUID per sync; order syncs by `sync_started_at`
 table_name           STRING        the stream: a table, or `archive` / `trash`
-status               STRING        `succeeded` or `failed`
+status               STRING        `succeeded`, `failed`, or `rate_limited` (stopped for the budget)
 error                STRING        why it failed, secrets removed (or why another stream stopped it)
 sync_started_at      UTC_DATETIME  when the sync started
 started_at           UTC_DATETIME  when this stream started
@@ -56,6 +56,11 @@ p_95_response_ms     DOUBLE        95th percentile response time
 ratelimit_limit      LONG          the API's hourly request budget (`x-ratelimit-limit`)
 ratelimit_remaining  LONG          what was left of it after the stream's last answer
 cursor_reached       UTC_DATETIME  where the next sync continues (failed: the last committed row)
+api_host             STRING        the API host the sync read from
+account_id           STRING        the configured account (`X-Xurrent-Account`)
+api_user_id          LONG          the API user the credentials belong to (`GET /v1/me`)
+api_user_name        STRING        that user's name (both empty without the token's 'me' scope)
+credentials          STRING        `primary`, or `backup` after the primary ones were refused
 """
 HEALTH_COLUMNS: dict[str, tuple[str, str]] = {
     name: (kind, meaning)
@@ -122,9 +127,9 @@ class StreamMetrics:
             remaining = _header_int(headers, "x-ratelimit-remaining")
             self.ratelimit_remaining = self.ratelimit_remaining if remaining is None else remaining
 
-    def token_failure(self) -> None:
-        """The OAuth token endpoint failed before an API request could be sent."""
-        self.errors_by_kind["token_endpoint_unavailable"] += 1
+    def token_failure(self, kind: str) -> None:
+        """The OAuth token endpoint failed or refused before an API request could be sent."""
+        self.errors_by_kind[kind] += 1
 
     def retry(self) -> None:
         self.retries += 1
@@ -184,7 +189,9 @@ class StreamMetrics:
 
     # --- the sync_health row --------------------------------------------------------------------
 
-    def health_row(self, sync_id: str, sync_started_at: datetime) -> dict:
+    def health_row(self, sync_id: str, sync_started_at: datetime, audit: Mapping) -> dict:
+        """The stream's row; ``audit`` holds the sync's api_host, account_id, api_user_id,
+        api_user_name and credentials."""
         finished = self.finished_at or self._now()
         times = sorted(self.response_seconds)
         p95 = times[min(len(times) - 1, int(0.95 * len(times)))] if times else None
@@ -211,6 +218,7 @@ class StreamMetrics:
             "ratelimit_limit": self.ratelimit_limit,
             "ratelimit_remaining": self.ratelimit_remaining,
             "cursor_reached": self.cursor_reached,
+            **audit,
         }
 
 

@@ -244,6 +244,28 @@ OPTIONS: tuple[Option, ...] = (
         TOKEN,
         note="Optional; give it together with the client ID.",
     ),
+    Option(
+        "backup_oauth_token",
+        "Backup personal access token",
+        "Used for the rest of a sync when the primary credentials are refused (revoked token, "
+        "disabled OAuth application); a token of another user, with the same read scopes.",
+        TOKEN,
+        note="Optional; or give backup client ID and secret; not both.",
+    ),
+    Option(
+        "backup_client_id",
+        "Backup OAuth client ID",
+        "Client ID of a second OAuth application, used like the backup token.",
+        Value("the client ID exactly as shown on the OAuth application", _header_safe),
+        note="Optional; give it together with the backup client secret.",
+    ),
+    Option(
+        "backup_client_secret",
+        "Backup OAuth client secret",
+        "Client secret of the backup OAuth application.",
+        TOKEN,
+        note="Optional; give it together with the backup client ID.",
+    ),
     Option("region", "Region", "The Xurrent region of your account.", choice(REGIONS), "global"),
     Option(
         "environment",
@@ -325,6 +347,14 @@ OPTIONS: tuple[Option, ...] = (
         note="Default: the limit the API reports (x-ratelimit-limit, usually 3600).",
     ),
     Option(
+        "max_rate_limit_wait_seconds",
+        "Max rate-limit wait (seconds)",
+        "The longest single wait for the rate limit (pacing, or a 429's Retry-After). When the "
+        "budget would need longer, the sync stops cleanly and the next one resumes.",
+        whole_number(1, 3600),
+        60,
+    ),
+    Option(
         "tables",
         "Tables",
         "The tables to sync.",
@@ -345,9 +375,16 @@ OPTIONS: tuple[Option, ...] = (
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
 
+CREDENTIAL_KEYS = ("oauth_token", "client_id", "client_secret")
+
+
 def _uses_client_credentials(settings) -> bool:
     """True when tokens come from the OAuth client credentials grant (and can be refreshed)."""
     return settings.client_id is not None
+
+
+def _has_backup(settings) -> bool:
+    return settings.backup_oauth_token is not None or settings.backup_client_id is not None
 
 
 #: The validated configuration: one field per option, plus ``api_url`` (where requests go).
@@ -356,7 +393,10 @@ Settings = make_dataclass(
     "Settings",
     [(option.name, Any, field(repr=not option.secret)) for option in OPTIONS] + [("api_url", str)],
     frozen=True,
-    namespace={"uses_client_credentials": property(_uses_client_credentials)},
+    namespace={
+        "uses_client_credentials": property(_uses_client_credentials),
+        "has_backup": property(_has_backup),
+    },
 )
 
 
@@ -392,24 +432,26 @@ def _parse_option(option: Option, text: str) -> Any:
         ) from None
 
 
-def _check_credentials(values: dict) -> None:
-    """Exactly one way to authenticate: a token, or the client_id + client_secret pair."""
-    token, client_id, secret = values["oauth_token"], values["client_id"], values["client_secret"]
+def _check_credentials(values: dict, prefix: str = "") -> None:
+    """Exactly one way to authenticate: a token, or the client_id + client_secret pair. The
+    backup credentials (``prefix`` "backup_") follow the same rule, but may be left out."""
+    token_key, id_key, secret_key = (f"{prefix}{key}" for key in CREDENTIAL_KEYS)
+    token, client_id, secret = values[token_key], values[id_key], values[secret_key]
     if (client_id is None) != (secret is None):
-        missing = "client_secret" if secret is None else "client_id"
+        missing = secret_key if secret is None else id_key
         raise ConfigurationError(
-            f"Configuration key '{missing}': missing; client_id and client_secret must be given "
-            "together for the OAuth client credentials grant (or leave both empty and set "
-            "oauth_token)."
+            f"Configuration key '{missing}': missing; {id_key} and {secret_key} must be given "
+            f"together for the OAuth client credentials grant (or leave both empty and set "
+            f"{token_key})."
         )
-    if token is None and client_id is None:
+    if token is None and client_id is None and not prefix:
         raise ConfigurationError(
-            "Configuration key 'oauth_token': missing; set oauth_token to a personal access "
-            "token or OAuth access token, or set client_id and client_secret instead."
+            f"Configuration key '{token_key}': missing; set {token_key} to a personal access "
+            f"token or OAuth access token, or set {id_key} and {secret_key} instead."
         )
     if token is not None and client_id is not None:
         raise ConfigurationError(
-            "Configuration key 'oauth_token': set either oauth_token or client_id/client_secret, "
+            f"Configuration key '{token_key}': set either {token_key} or {id_key}/{secret_key}, "
             "not both, so it is clear which credentials the connector uses."
         )
 
@@ -431,13 +473,13 @@ def derived_urls(region: str, environment: str) -> tuple[str, str]:
 def _resolve_urls(values: dict) -> None:
     """Where requests and token requests go: base_url/token_url, or derived from the region."""
     api_url, token_url = derived_urls(values["region"], values["environment"])
-    if values["client_id"] is None:
+    if values["client_id"] is None and values["backup_client_id"] is None:
         values["token_url"] = None
     elif values["token_url"] is None:
         if values["base_url"] is not None:
             raise ConfigurationError(
-                "Configuration key 'token_url': required when base_url is set and client_id/"
-                "client_secret are used, because the OAuth token endpoint cannot be derived "
+                "Configuration key 'token_url': required when base_url is set and client "
+                "credentials are used, because the OAuth token endpoint cannot be derived "
                 "from a custom base_url; expected an https:// URL such as "
                 "https://oauth.xurrent.com/token."
             )
@@ -459,6 +501,7 @@ def parse_settings(configuration: dict) -> Settings:
         safe_log("warning", f"Ignoring unknown configuration keys: {', '.join(unknown)}")
     values = {option.name: _parse_option(option, texts.get(option.name, "")) for option in OPTIONS}
     _check_credentials(values)
+    _check_credentials(values, "backup_")
     _resolve_urls(values)
     for option in OPTIONS:
         if option.secret:

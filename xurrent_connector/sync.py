@@ -24,13 +24,14 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations
 
-from .errors import RecordFormatError, XurrentApiError
+from .errors import RateLimitExhausted, RecordFormatError, XurrentApiError
+from .metrics import FAILED, HEALTH_TABLE, RATE_LIMITED, SUCCEEDED, StreamMetrics, log_summary
 from .redact import redact
-from .metrics import FAILED, HEALTH_TABLE, SUCCEEDED, StreamMetrics, log_summary
 from .state import (
     PageSummary,
     StreamState,
@@ -73,8 +74,12 @@ def run_sync(
         groups += [[stream] for stream in BINS]
     for stream in (stream for group in groups for stream in group):
         sync.plan(stream)
-    for group in groups:
-        sync.run(group)
+    try:
+        sync.identify()
+        for group in groups:
+            sync.run(group)
+    except RateLimitExhausted as error:
+        sync.stop_for_rate_limit([stream for group in groups for stream in group], error)
     log_summary(list(sync.metrics.values()), time.monotonic() - sync.clock_started)
     return dump_state(sync.states)
 
@@ -97,6 +102,54 @@ class Sync:
         #: The fields asked for, per stream: fewer when a server does not know some.
         self.fields = {name: stream.fields for name, stream in STREAMS.items()}
         self.metrics: dict[str, StreamMetrics] = {}
+        self.users: dict[str, tuple] = {}  # credentials -> (api_user_id, api_user_name)
+
+    def identify(self) -> None:
+        """Who the credentials in use belong to (``GET /v1/me``, once per credentials), for the
+        audit columns of ``sync_health``; empty when the token lacks the 'me' scope."""
+        if self.client.credentials_in_use in self.users:
+            return
+        try:
+            me = self.client.get("/me").data
+        except XurrentApiError as error:
+            if error.status not in (403, 404) or isinstance(error, RateLimitExhausted):
+                raise
+            log.info(f"{HEALTH_TABLE}: the API user is not recorded ({error.status} on /v1/me)")
+            me = None
+        me = me if isinstance(me, dict) else {}
+        # Keyed after the request: a refused primary token may have switched to the backup.
+        self.users[self.client.credentials_in_use] = (me.get("id"), me.get("name"))
+
+    def audit(self, ask: bool) -> dict:
+        """The audit columns of a ``sync_health`` row written now; ``ask=False`` makes no
+        request (the budget is used up, or the sync is failing)."""
+        if ask:
+            self.identify()  # the credentials may have changed to the backup ones
+        credentials = self.client.credentials_in_use
+        user_id, user_name = self.users.get(credentials, (None, None))
+        return {
+            "api_host": urlsplit(self.settings.api_url).netloc,
+            "account_id": self.settings.account_id,
+            "api_user_id": user_id,
+            "api_user_name": user_name,
+            "credentials": credentials,
+        }
+
+    def stop_for_rate_limit(self, streams: list[Stream], error: RateLimitExhausted) -> None:
+        """End the sync cleanly: every written page is already checkpointed; each stream not
+        finished gets a ``rate_limited`` row, and the next sync resumes where this one stopped."""
+        unfinished = []
+        for stream in streams:
+            metrics = self.metrics.get(stream.name)
+            if metrics is None:
+                metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
+            if metrics.status is None:
+                unfinished.append(stream.name)
+                self.finish(stream, RATE_LIMITED, error, audit=False)
+        log.warning(
+            f"Xurrent's rate limit stopped this sync: {error}. Not finished: "
+            f"{', '.join(unfinished)}; the next sync resumes where this one stopped."
+        )
 
     def plan(self, stream: Stream) -> None:
         """Fix where ``stream`` starts before any request, so that every checkpoint carries
@@ -119,6 +172,8 @@ class Sync:
             for name, page in fetched_ahead(walks, self.client.cancel):
                 if page is not None:
                     self.write(by_name[name], page)
+        except RateLimitExhausted:
+            raise  # not a failure: run_sync stops the sync cleanly
         except BaseException as error:
             self.record_failure(streams, error)
             raise
@@ -136,7 +191,7 @@ class Sync:
         try:
             for stream in streams:
                 if self.metrics[stream.name].status is None:
-                    self.finish(stream, FAILED, error)
+                    self.finish(stream, FAILED, error, audit=False)
         except Exception as health_error:  # noqa: BLE001 - the sync's error is the one to raise
             log.warning(
                 f"{HEALTH_TABLE}: could not record the failed sync: {redact(health_error)}"
@@ -213,13 +268,15 @@ class Sync:
         else:
             self.op.checkpoint(dump_state(self.states))
 
-    def finish(self, stream: Stream, status: str, error: BaseException | None = None) -> None:
-        """Close a stream's figures and commit its ``sync_health`` row."""
+    def finish(self, stream: Stream, status: str, error=None, audit: bool = True) -> None:
+        """Close a stream's figures and commit its ``sync_health`` row (``audit=False``: no
+        request to learn the API user, the budget is used up)."""
         state = self.states[stream.name]
         reached = state.cursor if state.walk is None else state.walk.position or state.cursor
         metrics = self.metrics[stream.name]
         metrics.finish(status, reached, error)
-        self.op.upsert(HEALTH_TABLE, metrics.health_row(self.id, self.started_at))
+        context = self.audit(ask=audit)
+        self.op.upsert(HEALTH_TABLE, metrics.health_row(self.id, self.started_at, context))
         self.op.checkpoint(dump_state(self.states))
 
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
-from pathlib import Path
 from datetime import datetime
 
 import pytest
-from testkit import api_requests, configuration_for
+from testkit import api_requests, configuration_for, documented_queries, query
 
 TABLES = ("organizations", "products", "projects")
 BINS = ("archive", "trash")
@@ -54,16 +52,6 @@ def health_rows(runner) -> dict[tuple[str, str], dict]:
     return {(row["sync_id"], row["table_name"]): row for row in rows}
 
 
-def documented_queries() -> dict[str, str]:
-    """The SQL blocks of docs/sync_health.md by their first comment line, so the documented
-    queries are the ones tested."""
-    text = (Path(__file__).resolve().parents[2] / "docs" / "sync_health.md").read_text()
-    blocks = re.findall(r"```sql\n(.*?)```", text, re.S)
-    return {
-        block.splitlines()[0].lstrip("- ").strip(): block.strip().rstrip(";") for block in blocks
-    }
-
-
 QUERIES = documented_queries()
 ERROR_RATE_ALERT = QUERIES["Error rate above 2 % in the last day"]
 DURATION_ALERT = QUERIES[
@@ -71,18 +59,6 @@ DURATION_ALERT = QUERIES[
 ]
 FAILED_ALERT = QUERIES["Streams that failed in the last day"]
 LATEST_SYNC = QUERIES["The latest sync, stream by stream"]
-
-
-def query(runner, sql: str) -> list[tuple]:
-    """Rows of ``sql`` as text (a TIMESTAMPTZ to Python would need pytz)."""
-    import duckdb
-
-    path = os.path.join(runner.project_dir, "files", "warehouse.db")
-    connection = duckdb.connect(path, read_only=True)
-    try:
-        return connection.execute(f"select columns(*)::varchar from ({sql})").fetchall()
-    finally:
-        connection.close()
 
 
 def last_sync(rows: dict) -> dict[str, dict]:

@@ -23,6 +23,8 @@ import pytest
 from testkit import (
     ACCOUNT,
     ALL_SECRETS,
+    BACKUP_CLIENT_ID,
+    BACKUP_TOKEN,
     CLIENT_ID,
     CLIENT_SECRET,
     LIMITED_TOKEN,
@@ -211,6 +213,43 @@ def test_unreachable_token_endpoint_names_token_url(sim, closed_port):
     name, message = first_failure(configuration)
     assert name == "check_credentials"
     assert f"127.0.0.1:{closed_port}/oauth/token" in message and "check token_url" in message
+
+
+def test_good_backup_credentials_pass_and_are_checked_with_their_own_request(sim):
+    configuration = {
+        **client_configuration(sim, CLIENT_SECRET),
+        "backup_oauth_token": BACKUP_TOKEN,
+    }
+    seen = []
+    sim.add_request_hook(lambda _sim, info: seen.append(info["path"]))
+    results = run_all(configuration)
+    assert all(response.success is True for _, response in results), results
+    assert seen.count("/v1/me") == 2  # the primary credentials, then the backup ones
+
+
+def test_refused_backup_credentials_fail_their_own_test_naming_them(sim):
+    configuration = {
+        **client_configuration(sim, CLIENT_SECRET),
+        "backup_client_id": BACKUP_CLIENT_ID,
+        "backup_client_secret": WRONG_CLIENT_SECRET,
+    }
+    name, message = first_failure(configuration)
+    assert name == "check_backup_credentials"
+    assert "invalid_client" in message and "Both" not in message
+    assert "backup_client_id and backup_client_secret" in message
+
+
+def test_a_refused_backup_token_names_backup_oauth_token(sim, good_configuration):
+    name, message = first_failure({**good_configuration, "backup_oauth_token": WRONG_TOKEN})
+    assert name == "check_backup_credentials"
+    assert "backup_oauth_token" in message and "401" in message
+
+
+def test_without_backup_credentials_their_test_passes_without_a_request(sim, good_configuration):
+    seen = []
+    sim.add_request_hook(lambda _sim, info: seen.append(info["path"]))
+    assert TESTS["check_backup_credentials"](good_configuration).success is True
+    assert seen == []
 
 
 @pytest.mark.parametrize("exception", [connector.SetupProblem, RuntimeError])

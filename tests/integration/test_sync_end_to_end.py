@@ -48,8 +48,10 @@ def test_full_sync_lands_exactly_the_ground_truth(make_sim, runner, node_id):
     # One request per page and no request for an empty last page (100 rows fit one page).
     table_requests = [entry for table in TABLES for entry in api_requests(sim, table)]
     assert len(table_requests) == 3
-    # Plus one page each of the archive and trash listings (test_lifecycle.py).
-    assert len(api_requests(sim)) == 5
+    # Plus one page each of the archive and trash listings (test_lifecycle.py), and who the
+    # token belongs to, once (sync_health's audit columns).
+    assert len(api_requests(sim)) == 6
+    assert [entry["path"] for entry in api_requests(sim)].count("/v1/me") == 1
     for entry in table_requests:
         query = entry["query"]
         assert query["sort"] == "updated_at,id"
@@ -169,7 +171,7 @@ def test_tables_subset_only_reads_and_remembers_those_tables(make_sim, runner):
     result = runner.run(configuration_for(sim, tables="projects,products"))
     # Syncing projects also reads the archive and trash listings.
     paths = {entry["path"] for entry in api_requests(sim)}
-    assert paths == {"/v1/products", "/v1/projects", "/v1/archive", "/v1/trash"}
+    assert paths == {"/v1/me", "/v1/products", "/v1/projects", "/v1/archive", "/v1/trash"}
     assert runner.rows("organizations") == []
     assert_matches_truth(runner, sim, tables=("products", "projects"))
     assert set(result.state["streams"]) == {"products", "projects", "archive", "trash"}
@@ -287,9 +289,10 @@ def test_failure_inside_a_tie_block_resumes_without_loss(make_sim, runner):
     )
     first_tied = next(i for i, r in enumerate(products) if updated_at_of(r) == tie_moment)
     per_page = 3
-    # The request for the page after the one that starts inside the tie block fails.
+    # The request for the page after the one that starts inside the tie block fails (the
+    # first request of a sync asks who the token belongs to).
     failing_page = first_tied // per_page + 2  # 1-based page number within products
-    sim.configure(fault_schedule={failing_page: "503"})
+    sim.configure(fault_schedule={1 + failing_page: "503"})
     configuration = configuration_for(
         sim, max_records_per_page=per_page, retry_attempts=1, tables="products"
     )

@@ -22,7 +22,7 @@ from requests.structures import CaseInsensitiveDict
 from testkit import ACCOUNT, LIMITED_TOKEN, TOKEN, FakeClock, settings_for
 
 from xurrent_connector import __version__
-from xurrent_connector.errors import XurrentApiError
+from xurrent_connector.errors import RateLimitExhausted, XurrentApiError
 from xurrent_connector.http import (
     POLICY,
     STATUS_KINDS,
@@ -119,7 +119,9 @@ def test_every_transport_failure_kind_backs_off():
 def test_every_status_kind_has_a_policy():
     """A kind without an entry would be a KeyError in the middle of a sync."""
     assert set(STATUS_KINDS.values()) <= set(POLICY)
-    assert POLICY["token_rejected"] is Action.FAIL
+    # A token endpoint refusing the client is a refused credential, like a 401: the backup
+    # credentials may take over.
+    assert POLICY["token_rejected"] is POLICY["unauthorized"] is Action.REFRESH
 
 
 # --- success path --------------------------------------------------------------------------------
@@ -219,13 +221,15 @@ def test_real_burst_limiter_429_is_honoured(sim, make_client):
 
 
 def test_throttle_budget_is_bounded(sim, make_client, clock):
+    """Answers 429 again and again: the sync stops for the rate limit (cleanly, sync.py)."""
     sim.configure(fault_schedule={n: "429" for n in range(1, 10)})
     client = make_client(settings_for(sim), max_consecutive_429=3)
-    with pytest.raises(XurrentApiError) as caught:
+    with pytest.raises(RateLimitExhausted) as caught:
         client.get("/projects")
     error = caught.value
-    assert error.status == 429 and error.kind == "throttled"
-    assert "rate limited" in str(error) and "max_requests_per_hour" in str(error)
+    assert error.status == 429 and error.kind == "rate_limit_exhausted"
+    assert "still rate limited after 4 answers 429" in str(error)
+    assert "max_requests_per_hour" in str(error)
     assert_clean(error)
     assert settled_stats(sim)["requests"] == 4  # the first try plus three waits
     assert clock.sleeps == [1.0, 1.0, 1.0]
@@ -234,7 +238,7 @@ def test_throttle_budget_is_bounded(sim, make_client, clock):
 def test_throttle_budget_also_bounds_total_waiting(sim, make_client, clock):
     sim.configure(fault_schedule={n: "429" for n in range(1, 30)})
     client = make_client(settings_for(sim), max_throttle_wait_seconds=4.5)
-    with pytest.raises(XurrentApiError):
+    with pytest.raises(RateLimitExhausted):
         client.get("/projects")
     assert sum(clock.sleeps) <= 4.5
     assert settled_stats(sim)["requests"] == 5
@@ -442,7 +446,7 @@ def test_threads_sharing_a_client_never_trip_the_real_burst_limiter(sim):
 
 def test_low_hourly_budget_is_spread_instead_of_hitting_429(sim, make_client, clock):
     sim.configure(hourly_limit=30)
-    client = make_client(settings_for(sim))
+    client = make_client(settings_for(sim, max_rate_limit_wait_seconds=3600))
     for _ in range(30):
         client.get("/products", {"per_page": 1})
     assert statuses(sim) == {"200": 30}
@@ -454,7 +458,8 @@ def test_low_hourly_budget_is_spread_instead_of_hitting_429(sim, make_client, cl
 
 
 def test_max_requests_per_hour_is_applied(sim, make_client, clock):
-    client = make_client(settings_for(sim, max_requests_per_hour=5))
+    settings = settings_for(sim, max_requests_per_hour=5, max_rate_limit_wait_seconds=3600)
+    client = make_client(settings)
     for _ in range(6):
         client.get("/products", {"per_page": 1})
     assert client.pacer.hourly_limit == 5  # below the 3600 the simulator reports
@@ -462,14 +467,15 @@ def test_max_requests_per_hour_is_applied(sim, make_client, clock):
     assert statuses(sim) == {"200": 6}
 
 
-def test_pacing_waits_beyond_the_limit_fail_with_advice(sim, make_client, clock):
-    client = make_client(settings_for(sim))
-    client.pacer = Pacer(2, clock.monotonic, clock.time, max_wait_seconds=60)
+def test_pacing_waits_beyond_the_limit_stop_with_advice(sim, make_client, clock):
+    client = make_client(settings_for(sim, max_requests_per_hour=2))
     client.get("/products")
     client.get("/products")
-    with pytest.raises(XurrentApiError) as caught:
+    with pytest.raises(RateLimitExhausted) as caught:
         client.get("/products")
-    assert caught.value.kind == "rate_limit_budget"
+    assert caught.value.kind == "rate_limit_exhausted"
+    assert caught.value.wait_seconds == pytest.approx(3600)
+    assert "in 60 min" in str(caught.value) and "hourly limit" in str(caught.value)
     assert "max_requests_per_hour" in str(caught.value)
     assert clock.sleeps == []  # it gave up instead of waiting an hour
     assert settled_stats(sim)["requests"] == 2
@@ -515,7 +521,7 @@ def wait_for(headers: dict, now_epoch: float = NOW) -> float:
         ("7", 7.0),
         (" 12 ", 12.0),
         ("0", 1.0),  # floored: no tight loop
-        ("600", 60.0),  # capped
+        ("600", 600.0),  # whether that is too long is max_rate_limit_wait_seconds's to say
     ],
 )
 def test_retry_after_in_seconds(value, expected):
@@ -544,8 +550,8 @@ def _plus_one_hour(epoch: float) -> str:
     [
         (30, 30.0),
         (20, 20.0),
-        (3600, 60.0),  # capped
-        (7200, 60.0),  # capped
+        (3600, 3600.0),
+        (7200, 7200.0),
         (-100, 1.0),  # a date in the past: go now (floored to 1 s)
     ],
 )
@@ -570,8 +576,8 @@ def test_invalid_retry_after_falls_back_to_the_reset_then_the_default(garbage):
         (str(int(NOW + 8)), 8.0),  # an epoch
         (str(int(NOW + 45)), 45.0),
         ("45", 45.0),  # seconds from now
-        (str(int(NOW + 90)), 60.0),  # capped
-        (str(int(NOW + 3000)), 60.0),
+        (str(int(NOW + 90)), 90.0),
+        (str(int(NOW + 3000)), 3000.0),
         (str(int(NOW - 5)), 1.0),  # already past: floored
         ("x", 5.0),  # unreadable: the default
     ],
@@ -683,11 +689,12 @@ def test_exhausted_budget_waits_for_the_reset(clock):
 def test_waits_longer_than_the_maximum_raise_instead_of_sleeping(clock):
     pacer = new_pacer(clock, max_wait_seconds=300)
     observe_budget(pacer, clock, remaining=0, reset_in=1800)
-    with pytest.raises(XurrentApiError) as caught:
+    with pytest.raises(RateLimitExhausted) as caught:
         pacer.acquire()
     message = str(caught.value)
-    assert caught.value.kind == "rate_limit_budget"
-    assert "in 30 minutes" in message and "hourly budget used up" in message
+    assert caught.value.kind == "rate_limit_exhausted"
+    assert caught.value.wait_seconds == pytest.approx(1801, abs=1)
+    assert "in 30 min" in message and "hourly budget used up" in message
     assert "max_requests_per_hour" in message
     # The refused request took no slot: with a fresh budget, 19 requests go without a wait.
     observe_budget(pacer, clock, remaining=3000, reset_in=3000)

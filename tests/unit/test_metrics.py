@@ -11,6 +11,13 @@ from xurrent_connector import metrics as metrics_module
 from xurrent_connector.metrics import HEALTH_COLUMNS, StreamMetrics, health_schema
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+AUDIT = {
+    "api_host": "api.xurrent.com",
+    "account_id": "widget",
+    "api_user_id": 42,
+    "api_user_name": "API User",
+    "credentials": "primary",
+}
 
 
 class Clocks:
@@ -60,14 +67,14 @@ def test_the_health_row_is_computed_from_the_counters(lines):
     stream.request("server_error", 0.5, {})
     stream.request("throttled", 0.05, {"x-ratelimit-remaining": "0"})
     stream.request("timeout")
-    stream.token_failure()
+    stream.token_failure("token_endpoint_unavailable")
     for _ in range(4):
         stream.retry()
     stream.page(3, 0, 2, "2026-02-01T10:00:00Z")
     clocks.seconds = 12.5
     stream.finish("succeeded", "2026-02-01T10:00:00Z")
 
-    row = stream.health_row("sync-1", START)
+    row = stream.health_row("sync-1", START, AUDIT)
     assert set(row) == set(HEALTH_COLUMNS) == set(health_schema()["columns"])
     assert row["table_name"] == "archive" and row["sync_id"] == "sync-1"
     assert (row["rows_upserted"], row["rows_deleted"], row["pages"]) == (0, 2, 1)
@@ -87,6 +94,7 @@ def test_the_health_row_is_computed_from_the_counters(lines):
     assert row["duration_seconds"] == 12.5
     assert row["finished_at"] == "2026-03-01T12:00:12.500000Z"
     assert row["cursor_reached"] == "2026-02-01T10:00:00Z"
+    assert {key: row[key] for key in AUDIT} == AUDIT
     assert "2 projects marked deleted" in lines[-1]
 
 
@@ -94,7 +102,7 @@ def test_a_stream_without_requests_has_no_rates_and_a_failure_keeps_its_error(li
     clocks = Clocks()
     stream = StreamMetrics("projects", clocks.now, clocks.monotonic)
     stream.finish("failed", None, RuntimeError("boom"))
-    row = stream.health_row("sync-2", START)
+    row = stream.health_row("sync-2", START, AUDIT)
     assert row["error_rate"] is None and row["mean_response_ms"] is None
     assert row["p_95_response_ms"] is None
     assert (row["status"], row["error"]) == ("failed", "RuntimeError: boom")

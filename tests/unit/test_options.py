@@ -59,6 +59,9 @@ def test_defaults():
         oauth_token=TOKEN,
         client_id=None,
         client_secret=None,
+        backup_oauth_token=None,
+        backup_client_id=None,
+        backup_client_secret=None,
         region="global",
         environment="production",
         base_url=None,
@@ -69,11 +72,12 @@ def test_defaults():
         request_timeout_seconds=30,
         retry_attempts=3,
         max_requests_per_hour=None,
+        max_rate_limit_wait_seconds=60,
         tables=("organizations", "products", "projects"),
         enable_debug_logging=False,
     )
     assert settings.tables == TABLE_NAMES
-    assert not settings.uses_client_credentials
+    assert not settings.uses_client_credentials and not settings.has_backup
 
 
 def test_settings_are_frozen():
@@ -408,7 +412,8 @@ def test_secrets_are_password_fields_and_nothing_else_is():
     fields = built_fields()
     passwords = {name for name, field in fields.items() if field.text_field == sdk_fields.PASSWORD}
     secrets = {option.name for option in OPTIONS if option.secret}
-    assert passwords == {"oauth_token", "client_secret"} == secrets
+    expected = {"oauth_token", "client_secret", "backup_oauth_token", "backup_client_secret"}
+    assert passwords == expected == secrets
 
 
 def test_dropdowns_offer_exactly_the_accepted_values_with_human_labels():
@@ -482,6 +487,7 @@ def test_setup_tests_are_registered_in_order_under_stable_names():
         "check_configuration",
         "check_api_reachable",
         "check_credentials",
+        "check_backup_credentials",
         "check_tables_readable",
     ]
     assert [test.label for test in tests] == [label for label, _ in connector.SETUP_TESTS]

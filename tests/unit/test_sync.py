@@ -45,7 +45,11 @@ class StubApi:
         self.next_path = next_path
         self.calls: list[tuple[str, dict]] = []
 
+    credentials_in_use = "primary"
+
     def get(self, path, params=None, metrics=None):
+        if path == "/me":  # who the credentials belong to, for sync_health
+            return SimpleNamespace(status=200, data={"id": 7, "name": "Stub User"}, links={})
         query = dict(params or {})
         self.calls.append((path, query))
         if metrics is not None:
