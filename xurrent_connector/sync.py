@@ -74,12 +74,20 @@ def run_sync(
         groups += [[stream] for stream in BINS]
     for stream in (stream for group in groups for stream in group):
         sync.plan(stream)
+    streams = [stream for group in groups for stream in group]
     try:
         sync.identify()
         for group in groups:
             sync.run(group)
     except RateLimitExhausted as error:
-        sync.stop_for_rate_limit([stream for group in groups for stream in group], error)
+        unfinished = sync.close_unfinished(streams, RATE_LIMITED, error)
+        log.warning(
+            f"Xurrent's rate limit stopped this sync: {error}. Not finished: "
+            f"{', '.join(unfinished)}; the next sync resumes where this one stopped."
+        )
+    except BaseException as error:
+        sync.close_unfinished(streams, FAILED, error)
+        raise
     log_summary(list(sync.metrics.values()), time.monotonic() - sync.clock_started)
     return dump_state(sync.states)
 
@@ -135,21 +143,21 @@ class Sync:
             "credentials": credentials,
         }
 
-    def stop_for_rate_limit(self, streams: list[Stream], error: RateLimitExhausted) -> None:
-        """End the sync cleanly: every written page is already checkpointed; each stream not
-        finished gets a ``rate_limited`` row, and the next sync resumes where this one stopped."""
+    def close_unfinished(self, streams: list[Stream], status: str, error) -> list[str]:
+        """Give every stream of this sync that did not finish (stopped, or never started) a
+        ``sync_health`` row with ``status``, committed with the state it reached; returns
+        their names. Never masks the error that ended the sync with one of recording it."""
         unfinished = []
-        for stream in streams:
-            metrics = self.metrics.get(stream.name)
-            if metrics is None:
-                metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
-            if metrics.status is None:
-                unfinished.append(stream.name)
-                self.finish(stream, RATE_LIMITED, error, audit=False)
-        log.warning(
-            f"Xurrent's rate limit stopped this sync: {error}. Not finished: "
-            f"{', '.join(unfinished)}; the next sync resumes where this one stopped."
-        )
+        try:
+            for stream in streams:
+                if stream.name not in self.metrics:
+                    self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
+                if self.metrics[stream.name].status is None:
+                    unfinished.append(stream.name)
+                    self.finish(stream, status, error, audit=False)
+        except Exception as health_error:  # noqa: BLE001 - the sync's error is the one to raise
+            log.warning(f"{HEALTH_TABLE}: could not record the sync's end: {redact(health_error)}")
+        return unfinished
 
     def plan(self, stream: Stream) -> None:
         """Fix where ``stream`` starts before any request, so that every checkpoint carries
@@ -168,15 +176,9 @@ class Sync:
         if len(walks) > 1:
             log.info(f"Fetching {len(walks)} streams at once, one page ahead each")
         by_name = {stream.name: stream for stream in streams}
-        try:
-            for name, page in fetched_ahead(walks, self.client.cancel):
-                if page is not None:
-                    self.write(by_name[name], page)
-        except RateLimitExhausted:
-            raise  # not a failure: run_sync stops the sync cleanly
-        except BaseException as error:
-            self.record_failure(streams, error)
-            raise
+        for name, page in fetched_ahead(walks, self.client.cancel):
+            if page is not None:
+                self.write(by_name[name], page)
 
     def start(self, stream: Stream) -> Iterator[Page]:
         metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
@@ -184,18 +186,6 @@ class Sync:
         plan_text = state.walk.query.describe(stream.cursor_field)
         metrics.started(self.modes[stream.name], plan_text, state.cursor)
         return self.walk(stream, state, metrics)
-
-    def record_failure(self, streams: list[Stream], error: BaseException) -> None:
-        """Every stream of the group that had not finished failed with ``error``; never mask
-        that error with one of recording it."""
-        try:
-            for stream in streams:
-                if self.metrics[stream.name].status is None:
-                    self.finish(stream, FAILED, error, audit=False)
-        except Exception as health_error:  # noqa: BLE001 - the sync's error is the one to raise
-            log.warning(
-                f"{HEALTH_TABLE}: could not record the failed sync: {redact(health_error)}"
-            )
 
     def walk(self, stream: Stream, state: StreamState, metrics: StreamMetrics) -> Iterator[Page]:
         """The pages of ``stream`` until it has no walk left (runs on a worker thread)."""

@@ -210,3 +210,18 @@ def test_without_the_me_scope_the_user_is_left_empty(make_sim, runner, status):
     assert row["status"] == "succeeded"
     assert row["api_user_id"] is None and row["api_user_name"] is None
     assert f"the API user is not recorded ({status} on /v1/me)" in result.output
+
+
+def test_a_sync_refused_at_its_first_request_still_records_every_stream_as_failed(
+    make_sim, runner
+):
+    """Monitoring counts consecutive failures per table from sync_health: a sync that fails
+    before any stream started (here the token is refused on /v1/me) must still leave rows."""
+    sim = make_sim()
+    runner.run(configuration_for(sim))
+    sim.revoke_token(TOKEN)
+    runner.run(configuration_for(sim), expect_failure=True)
+    health = health_of_last_sync(runner)
+    assert set(health) == set(STREAMS)
+    assert {row["status"] for row in health.values()} == {"failed"}
+    assert all("401" in row["error"] for row in health.values())
