@@ -31,10 +31,12 @@ from ranked
 where copy_rank = 1
 {%- endmacro -%}
 
-{#- A stable text key (account, id) for unique tests and joins across accounts. -#}
+{#- A stable text key '<account>:<id>' for unique tests and joins across accounts. A row
+    without an id (never written by the connector, whose primary key it is) keys as
+    '<account>:(none)', so the completeness test reports it instead of a failing key. -#}
 {%- macro record_key(account_column, source_relation_column, id_column) -%}
   {{ dbt.concat(["coalesce(" ~ account_column ~ ", " ~ source_relation_column ~ ")", "':'",
-                 dbt.cast(id_column, dbt.type_string())]) }}
+                 "coalesce(" ~ dbt.cast(id_column, dbt.type_string()) ~ ", '(none)')"]) }}
 {%- endmacro -%}
 
 {%- macro is_live(deleted_column='_fivetran_deleted') -%}

@@ -28,6 +28,7 @@ final as (
         is_disabled
     from ranked
     where id_rank = 1
+        and organization_id is not null
 )
 
 select * from final
