@@ -181,6 +181,8 @@ def print_build_results(results: list[dict], manifest: dict, seconds: float) -> 
         print(f"  {status.upper():5} {label}{count}")
     if len(flagged) > MAX_LISTED_TESTS:
         print(f"  ... and {len(flagged) - MAX_LISTED_TESTS} more (dbt/target/run_results.json)")
+    if statuses["warn"]:
+        print("  (WARN: a data-quality finding in Xurrent's data; the models are built anyway)")
     problems = [
         (result["status"], node.get("name", result["unique_id"]))
         for result, node in ((r, nodes.get(r["unique_id"], {})) for r in results)

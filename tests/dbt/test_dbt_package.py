@@ -373,16 +373,21 @@ def test_every_reference_completeness_and_timestamp_test_can_fail(make_sim, runn
 # --- alerts -----------------------------------------------------------------------------------
 
 
-def test_alerts_fire_on_errors_long_syncs_and_consecutive_failures(make_sim, runner, tmp_path):
+def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
     """Real syncs: a clean one, then one whose first request answers 503 (retried, so the
     sync succeeds with failed requests), then, with the token revoked, three failing ones.
-    A sync of more than four hours cannot be produced by the connector against the
-    simulator, so it is inserted into a copy of the warehouse taken after the 503 sync.
 
-    Copy (clean + 503 + planted long sync): the error-rate alert fails for exactly the streams
-    whose failures exceed 2 % and the long-sync alert for the planted sync; the consecutive
-    failures alert passes. Original after three failures: the consecutive-failures alert
-    fails (runs of 1, 2, 3), the long-sync alert passes."""
+    What the connector cannot produce against the simulator goes into a copy of the warehouse
+    taken after the 503 sync: a sync of five hours, and six syncs a week ago that wrote exactly
+    what the clean sync wrote per stream (a steady history). After a first build, dbt's own
+    tables get a history too: table sizes for those six syncs (100 rows more than now) and
+    twenty days of project statuses (5 projects more per status than today).
+
+    First build on the copy: the error-rate alert fails for exactly the streams whose failures
+    exceed 2 %, the long-sync alert for the planted sync, the rows anomaly warns for the streams
+    whose rows differ from the steady history. Second build adds the table-size anomaly (every
+    stream) and the status anomaly (every status). On the original after three failures the
+    consecutive-failures alert fails (runs of 1, 2, 3)."""
     sim = make_sim()
     clean_dataset(sim)
     configuration = sync_configuration(sim)
@@ -392,6 +397,34 @@ def test_alerts_fire_on_errors_long_syncs_and_consecutive_failures(make_sim, run
     runner.run(configuration)
 
     copy = copy_warehouse(runner, tmp_path / "long" / "warehouse.db")
+    (first_sync,), (latest_sync,) = query_duckdb(
+        copy, "select sync_id from tester.sync_health group by sync_id order by min(started_at)"
+    )
+    written = dict(
+        query_duckdb(
+            copy,
+            "select table_name, rows_upserted from tester.sync_health where sync_id = ?",
+            [first_sync],
+        )
+    )
+    latest = dict(
+        query_duckdb(
+            copy,
+            "select table_name, rows_upserted from tester.sync_health where sync_id = ?",
+            [latest_sync],
+        )
+    )
+    history = [
+        "insert into tester.sync_health by name select"
+        f" 'planted-history-{day}' as sync_id, '{table}' as table_name, 'succeeded' as status,"
+        f" now() - interval {day} day as sync_started_at,"
+        f" now() - interval {day} day as started_at,"
+        f" now() - interval {day} day + interval 1 minute as finished_at,"
+        f" {rows} as rows_upserted, 1 as requests, 0 as failed_requests,"
+        " now() as _fivetran_synced, false as _fivetran_deleted"
+        for day in range(7, 13)
+        for table, rows in written.items()
+    ]
     execute_duckdb(
         copy,
         "insert into tester.sync_health by name select 'planted-long-sync' as sync_id,"
@@ -400,36 +433,79 @@ def test_alerts_fire_on_errors_long_syncs_and_consecutive_failures(make_sim, run
         " now() - interval 50 minute as finished_at, 15000.0 as duration_seconds,"
         " 25 as rows_upserted, 1 as requests, 0 as failed_requests, now() as _fivetran_synced,"
         " false as _fivetran_deleted",
+        *history,
     )
-    first = Dbt(copy, tmp_path / "dbt-long").build(store_failures=True)
+    workdir = tmp_path / "dbt-long"
+    dbt = Dbt(copy, workdir)
+    first = dbt.build(store_failures=True)
     erroring = stream_error_rates(copy)
     assert erroring, "the 503 left no failed request in sync_health"
-    assert first.returncode == 1, first.describe()
-    assert flagged_failures(first) == {
+    unusual = {table for table, rows in latest.items() if rows != written[table]}
+    assert unusual, f"the second sync wrote what the first did: {latest}"
+    expected = {
         ("xurrent_alert_error_rate", MONITORING, None): len(erroring),
         ("xurrent_alert_long_sync", MONITORING, None): 1,
-    }, first.describe()
-    alerts = {test.name: test for test in first.flagged().values()}
-    assert {status for status in (test.status for test in alerts.values())} == {"fail"}
-    workdir = tmp_path / "dbt-long"
-    error_rows = stored_failures(workdir, alerts["xurrent_alert_error_rate"], "table_name")
+        ("xurrent_flag_not_raised", MONITORING, "is_rows_anomaly"): len(unusual),
+    }
+    assert first.returncode == 1, first.describe()
+    assert flagged_failures(first) == expected, first.describe()
+    tests = {test.name: test for test in first.flagged().values()}
+    assert tests["xurrent_alert_error_rate"].status == "fail"
+    assert tests["xurrent_alert_long_sync"].status == "fail"
+    assert tests["xurrent_flag_not_raised"].status == "warn"
+    error_rows = stored_failures(workdir, tests["xurrent_alert_error_rate"], "table_name")
     assert {table for (table,) in error_rows} == erroring
-    long_rows = stored_failures(workdir, alerts["xurrent_alert_long_sync"], "sync_id")
+    long_rows = stored_failures(workdir, tests["xurrent_alert_long_sync"], "sync_id")
     assert long_rows == [("planted-long-sync",)]
+    rows_flagged = stored_failures(workdir, tests["xurrent_flag_not_raised"], "table_name")
+    assert {table for (table,) in rows_flagged} == unusual
+
+    today = dict(
+        dbt.query(
+            "select status, project_count from {s}.xurrent__project_status_daily"
+            " where is_latest_day"
+        )
+    )
+    assert set(today) == set(Counter(record["status"] for record in sim.ground_truth("projects")))
+    execute_duckdb(
+        dbt.database,
+        "insert into xurrent.xurrent__table_sizes (table_size_key, source_relation, sync_id,"
+        " table_name, table_rows, live_rows, measured_at) select 'planted/' || sync_id || '/'"
+        " || table_name, source_relation, sync_id, table_name, sizes.table_rows + 100,"
+        " sizes.live_rows + 100, now() from (select distinct sync_id, table_name"
+        " from xurrent.stg_xurrent__sync_health where sync_id like 'planted-history-%')"
+        " as planted join (select table_name as sized, source_relation, table_rows, live_rows"
+        " from xurrent.xurrent__table_sizes) as sizes on sizes.sized = planted.table_name",
+        *(
+            "insert into xurrent.xurrent__projects_snapshot (project_key, source_relation,"
+            " status, lifecycle_state, dbt_scd_id, dbt_updated_at, dbt_valid_from,"
+            f" dbt_valid_to) select 'planted:{status}:' || i, 'xurrent_connector.tester',"
+            f" '{status}', 'live', md5('planted:{status}:' || i), current_date - 20,"
+            " current_date - 20, cast(current_date as timestamp)"
+            f" from range({count + 5}) as numbers(i)"
+            for status, count in today.items()
+        ),
+    )
+    second = dbt.build()
+    expected[("xurrent_flag_not_raised", MONITORING, "is_table_size_anomaly")] = len(written)
+    expected[("xurrent_flag_not_raised", "xurrent__project_status_daily", "is_anomaly")] = len(
+        today
+    )
+    assert flagged_failures(second) == expected, second.describe()
 
     sim.tokens.clear()
     for _ in range(3):
         assert runner.run(configuration, expect_failure=True).error is not None
-    second_dbt = Dbt(warehouse_of(runner), tmp_path / "dbt-failures")
-    second = second_dbt.build()
-    assert second.returncode == 1, second.describe()
-    assert flagged_failures(second) == {
+    failures_dbt = Dbt(warehouse_of(runner), tmp_path / "dbt-failures")
+    failures = failures_dbt.build()
+    assert failures.returncode == 1, failures.describe()
+    assert flagged_failures(failures) == {
         ("xurrent_alert_consecutive_failures", MONITORING, None): 1,
         ("xurrent_alert_error_rate", MONITORING, None): len(
             stream_error_rates(warehouse_of(runner))
         ),
-    }, second.describe()
-    runs = second_dbt.query(
+    }, failures.describe()
+    runs = failures_dbt.query(
         "select sync_status, max(consecutive_failed_syncs), bool_or(is_latest_sync)"
         " from {s}.xurrent__sync_monitoring group by sync_id, sync_status"
         " order by min(sync_started_at)"

@@ -51,3 +51,11 @@ from {{ model }}
 where is_latest_sync
     and consecutive_failed_syncs >= {{ max_failures }}
 {% endtest %}
+
+{#- An anomaly flag (a boolean column) is raised; scope it with the test's `where` config (the
+    latest sync, the latest day). One row per raised flag. -#}
+{% test xurrent_flag_not_raised(model, column_name) %}
+select *
+from {{ model }}
+where {{ column_name }}
+{% endtest %}

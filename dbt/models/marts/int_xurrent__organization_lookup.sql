@@ -19,6 +19,7 @@ final as (
     select
         organization_id,
         organization_key,
+        source_relation,
         account_id,
         name,
         depth,

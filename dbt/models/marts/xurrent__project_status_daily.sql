@@ -124,7 +124,8 @@ final as (
             when project_count < trailing_mean - {{ stddevs }} * coalesce(trailing_stddev, 0)
                 then true
             else false
-        end as is_anomaly
+        end as is_anomaly,
+        status_date = max(status_date) over () as is_latest_day
     from trended
 )
 

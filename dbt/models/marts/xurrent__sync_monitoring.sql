@@ -3,7 +3,8 @@
 -- durations of the stream and of the whole sync, the table size after the sync
 -- (xurrent__table_sizes), runs of consecutive failures, and anomaly flags when rows written
 -- or the table size leave the mean +/- xurrent_anomaly_stddevs standard deviations of the
--- previous xurrent_anomaly_window syncs of that stream (succeeded syncs only).
+-- previous xurrent_anomaly_window syncs of that stream (succeeded syncs only, and only a
+-- succeeded sync is flagged: a failed one has its own alert).
 {%- set window = var('xurrent_anomaly_window', 30) | int %}
 {%- set stddevs = var('xurrent_anomaly_stddevs', 3) %}
 {%- set min_history = var('xurrent_anomaly_min_history', 5) | int %}
@@ -155,7 +156,9 @@ final as (
             ('ok_rows', 'rows_upserted', 'is_rows_anomaly'),
             ('ok_table_rows', 'table_rows', 'is_table_size_anomaly')] %}
         case
-            when stream_stats.{{ measure }}_history < {{ min_history }} or stream_stats.{{ value }} is null
+            when stream_stats.status <> 'succeeded'
+                or stream_stats.{{ measure }}_history < {{ min_history }}
+                or stream_stats.{{ value }} is null
                 then false
             when stream_stats.{{ value }} > stream_stats.{{ measure }}_mean
                     + {{ stddevs }} * coalesce(stream_stats.{{ measure }}_stddev, 0)
