@@ -150,16 +150,28 @@ def load_results(target_path: Path) -> tuple[list[dict], dict]:
     return results, manifest
 
 
-def print_build_results(results: list[dict], manifest: dict, seconds: float) -> None:
+def error_reason(result: dict) -> str:
+    """The line of dbt's error message that says what went wrong."""
+    for line in (result.get("message") or "").splitlines():
+        line = line.strip()
+        if line and not line.startswith((">", "Compilation Error", "Runtime Error")):
+            return line[:150]
+    return "see dbt's log"
+
+
+def print_build_results(results: list[dict], manifest: dict, seconds: float) -> bool:
+    """Print what dbt built and the tests that did not pass; False when a model failed."""
     nodes = manifest["nodes"]
     kinds: dict[str, int] = {}
-    tests = []
+    tests, broken = [], []
     for result in results:
         node = nodes.get(result["unique_id"], {})
         kind = node.get("resource_type", result["unique_id"].split(".")[0])
         kinds[kind] = kinds.get(kind, 0) + 1
         if kind == "test":
             tests.append((result, node))
+        elif result["status"] not in ("success", "pass"):
+            broken.append((result, node))
     built = ", ".join(
         f"{count} {kind}{'' if count == 1 else 's'}" for kind, count in sorted(kinds.items())
     )
@@ -171,10 +183,15 @@ def print_build_results(results: list[dict], manifest: dict, seconds: float) -> 
         f"Tests: {statuses['pass']} passed, {statuses['warn']} warned, "
         f"{statuses['fail'] + statuses['error']} failed, {statuses['skipped']} skipped"
     )
+    for result, node in [item for item in broken if item[0]["status"] == "error"][:3]:
+        print(f"  ERROR {node.get('name', result['unique_id'])}: {error_reason(result)}")
+    skipped = sum(1 for result, _ in broken if result["status"] == "skipped")
+    if skipped:
+        print(f"  {skipped} models downstream skipped")
     flagged = sorted(
         (result["status"], test_label(node), result.get("failures"))
         for result, node in tests
-        if result["status"] not in ("pass", "success")
+        if result["status"] in ("warn", "fail", "error")
     )
     for status, label, failures in flagged[:MAX_LISTED_TESTS]:
         count = "" if failures is None else f": {failures} row{'' if failures == 1 else 's'}"
@@ -183,13 +200,9 @@ def print_build_results(results: list[dict], manifest: dict, seconds: float) -> 
         print(f"  ... and {len(flagged) - MAX_LISTED_TESTS} more (dbt/target/run_results.json)")
     if statuses["warn"]:
         print("  (WARN: a data-quality finding in Xurrent's data; the models are built anyway)")
-    problems = [
-        (result["status"], node.get("name", result["unique_id"]))
-        for result, node in ((r, nodes.get(r["unique_id"], {})) for r in results)
-        if node.get("resource_type") != "test" and result["status"] not in ("success", "pass")
-    ]
-    for status, name in problems[:MAX_LISTED_TESTS]:
-        print(f"  {status.upper():5} {name}")
+    if statuses["fail"] + statuses["error"]:
+        print("  (FAIL: an alert fired or a key is broken: dbt/README.md, Tests)")
+    return not broken
 
 
 def print_freshness(target_path: Path) -> None:
@@ -293,7 +306,9 @@ def main(argv=None) -> int:
         print("\n".join(output.strip().splitlines()[-15:]), file=sys.stderr)
         print(f"dbt build failed (exit code {code}); see {shown(arguments.log_path)}/dbt.log")
         return code or 2
-    print_build_results(results, manifest, seconds)
+    if not print_build_results(results, manifest, seconds):
+        print(f"Models did not build; dbt's log: {shown(arguments.log_path)}/dbt.log")
+        return code or 1
     run_dbt(arguments, ["source", "freshness"])
     print_freshness(arguments.target_path)
     try:
