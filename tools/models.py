@@ -43,7 +43,13 @@ def parse_arguments(argv=None):
     parser.add_argument("--schema", default="tester", help="the connector's schema")
     parser.add_argument("--target-path", type=Path, default=DBT_PROJECT_DIR / "target")
     parser.add_argument("--log-path", type=Path, default=DBT_PROJECT_DIR / "logs")
-    parser.add_argument("--vars", default="{}", help="more dbt variables, as JSON")
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a dbt variable (repeatable); VALUE is read as JSON when it parses, else as text",
+    )
     parser.add_argument("--verbose", action="store_true", help="print dbt's own output too")
     return parser.parse_args(argv)
 
@@ -96,7 +102,12 @@ def check_warehouse(path: Path, schema: str) -> str | None:
 def run_dbt(arguments, command: list[str]) -> tuple[int, str]:
     dbt = Path(sys.executable).parent / "dbt"
     variables = {"xurrent_database": WAREHOUSE_ALIAS, "xurrent_schema": arguments.schema}
-    variables.update(json.loads(arguments.vars))
+    for assignment in arguments.var:
+        name, _, value = assignment.partition("=")
+        try:
+            variables[name.strip()] = json.loads(value)
+        except ValueError:
+            variables[name.strip()] = value
     environment = dict(
         os.environ,
         XURRENT_WAREHOUSE=str(arguments.warehouse.resolve()),
@@ -187,7 +198,7 @@ def print_build_results(results: list[dict], manifest: dict, seconds: float) -> 
         print(f"  ERROR {node.get('name', result['unique_id'])}: {error_reason(result)}")
     skipped = sum(1 for result, _ in broken if result["status"] == "skipped")
     if skipped:
-        print(f"  {skipped} models downstream skipped")
+        print(f"  {skipped} models skipped")
     flagged = sorted(
         (result["status"], test_label(node), result.get("failures"))
         for result, node in tests
@@ -201,7 +212,11 @@ def print_build_results(results: list[dict], manifest: dict, seconds: float) -> 
     if statuses["warn"]:
         print("  (WARN: a data-quality finding in Xurrent's data; the models are built anyway)")
     if statuses["fail"] + statuses["error"]:
-        print("  (FAIL: an alert fired or a key is broken: dbt/README.md, Tests)")
+        print("  (FAIL: a test of error severity, e.g. an alert: dbt/README.md, Tests)")
+    if any(result["status"] == "error" for result, _ in broken):
+        print("Models did not build.")
+    elif broken:
+        print("Models that depend on a failed test were not rebuilt.")
     return not broken
 
 
@@ -307,7 +322,7 @@ def main(argv=None) -> int:
         print(f"dbt build failed (exit code {code}); see {shown(arguments.log_path)}/dbt.log")
         return code or 2
     if not print_build_results(results, manifest, seconds):
-        print(f"Models did not build; dbt's log: {shown(arguments.log_path)}/dbt.log")
+        print(f"dbt's log: {shown(arguments.log_path)}/dbt.log")
         return code or 1
     run_dbt(arguments, ["source", "freshness"])
     print_freshness(arguments.target_path)

@@ -16,8 +16,8 @@ final as (
         category,
         brand,
         model,
-        -- Xurrent's "Product ID" (the supplier's product number), renamed so that
-        -- product_id can be the record's id as in the other staging models.
+        -- Xurrent's productID field, renamed so that product_id can be the record's id as
+        -- in the other staging models.
         product_id as manufacturer_product_id,
         service_id,
         service_name,
