@@ -8,7 +8,12 @@ export DO_NOT_TRACK := 1
 # The SDK CLI runs `pipreqs` from PATH; make the venv's tools visible to every recipe.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: venv test lint format docs demo bench package deploy clean
+.PHONY: venv test lint format docs demo bench package deploy clean venv-dbt models
+
+# dbt (the package in dbt/) gets its own environment: dbt-core and the SDK pin conflicting
+# versions of pathspec.
+DBT_VENV := .venv-dbt
+DBT_STAMP := $(DBT_VENV)/.requirements-installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +21,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(STAMP)
+
+$(DBT_STAMP): requirements-dbt.txt
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dbt.txt
+	touch $@
+
+venv-dbt: $(DBT_STAMP)
 
 ## lint: black and flake8 (with bugbear and the cognitive-complexity rule), as CI enforces
 lint: venv
@@ -27,7 +39,7 @@ format: venv
 	$(BIN)/black --quiet .
 
 ## test: lint, then the whole test suite (unit, simulator, integration, property tests)
-test: venv
+test: venv venv-dbt
 	@status=0; \
 	$(BIN)/black --check --quiet . || status=1; \
 	$(BIN)/flake8 || status=1; \
@@ -46,6 +58,11 @@ demo: venv
 ## bench: measure requests, time and memory of a sync against the simulator
 bench: venv
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## models: after a sync, dbt build (models, snapshot, tests) on files/warehouse.db into
+##         files/xurrent_dbt.duckdb, then the tests that warned or failed and a summary
+models: venv-dbt
+	@$(DBT_VENV)/bin/python tools/models.py $(MODELS_ARGS)
 
 ## package: build the deploy zip offline from a clean copy of only the production files
 ##          (connector.py, xurrent_connector/, requirements.txt in build/package/) and list it
@@ -76,4 +93,4 @@ deploy: venv
 		--python-version $(DEPLOY_PYTHON_VERSION) $(DEPLOY_FLAGS)
 
 clean:
-	rm -rf $(VENV) build .pytest_cache
+	rm -rf $(VENV) $(DBT_VENV) build .pytest_cache

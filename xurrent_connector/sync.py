@@ -72,9 +72,9 @@ def run_sync(
     groups = [[TABLES[name] for name in settings.tables]]
     if "projects" in settings.tables:
         groups += [[stream] for stream in BINS]
-    for stream in (stream for group in groups for stream in group):
-        sync.plan(stream)
     streams = [stream for group in groups for stream in group]
+    for stream in streams:
+        sync.plan(stream)
     try:
         sync.identify()
         for group in groups:
@@ -96,13 +96,8 @@ class Sync:
     """One sync: the stream states every checkpoint serialises whole, and their metrics."""
 
     def __init__(self, settings, client, op, states: dict[str, StreamState], now):
-        self.settings, self.client, self.op, self.states, self.now = (
-            settings,
-            client,
-            op,
-            states,
-            now,
-        )
+        self.settings, self.client, self.op = settings, client, op
+        self.states, self.now = states, now
         self.id = str(uuid.uuid4())  # two syncs can start in the same second
         self.started_at = now()
         self.clock_started = time.monotonic()
@@ -120,7 +115,7 @@ class Sync:
         try:
             me = self.client.get("/me").data
         except XurrentApiError as error:
-            if error.status not in (403, 404) or isinstance(error, RateLimitExhausted):
+            if error.status not in (403, 404):
                 raise
             log.info(f"{HEALTH_TABLE}: the API user is not recorded ({error.status} on /v1/me)")
             me = None

@@ -1,0 +1,116 @@
+{#- Reading the connector's tables from one or several connections.
+
+    One connection: the `xurrent` source (xurrent_database / xurrent_schema). Several: the
+    xurrent_connections variable, a list of {schema, database (optional), account_id
+    (optional)}; each table is read from every connection that has it and the results are
+    stacked, every row tagged with `source_relation` ("database.schema"). -#}
+
+{%- macro connections() -%}
+  {%- set listed = var('xurrent_connections', []) or [] -%}
+  {%- set result = [] -%}
+  {%- if listed | length == 0 -%}
+    {%- set default = source('xurrent', 'organizations') -%}
+    {%- do result.append({
+      'database': default.database,
+      'schema': default.schema,
+      'account_id': var('xurrent_account_id', none),
+    }) -%}
+  {%- else -%}
+    {%- for entry in listed -%}
+      {%- if entry is string -%}
+        {%- set parts = entry.split('.') -%}
+        {%- set entry = {'schema': parts[-1], 'database': parts[0] if parts | length > 1 else none} -%}
+      {%- endif -%}
+      {%- if not entry.get('schema') -%}
+        {{ exceptions.raise_compiler_error("xurrent_connections: every entry needs a schema, got " ~ entry) }}
+      {%- endif -%}
+      {%- do result.append({
+        'database': entry.get('database') or target.database,
+        'schema': entry['schema'],
+        'account_id': entry.get('account_id'),
+      }) -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {{ return(result) }}
+{%- endmacro -%}
+
+{%- macro connection_relation(connection, table) -%}
+  {%- set identifier = var('xurrent_' ~ table ~ '_identifier', table) -%}
+  {{ return(adapter.get_relation(
+      database=connection['database'], schema=connection['schema'], identifier=identifier)) }}
+{%- endmacro -%}
+
+{#- {lower-case column name: column} of a relation (Snowflake reports upper case). -#}
+{%- macro columns_by_name(relation) -%}
+  {%- set found = {} -%}
+  {%- for column in adapter.get_columns_in_relation(relation) -%}
+    {%- do found.update({column.name | lower: column}) -%}
+  {%- endfor -%}
+  {{ return(found) }}
+{%- endmacro -%}
+
+{#- The account a connection is configured for, as SQL: the connection's account_id entry,
+    else what its sync_health rows say (the redesigned connector writes account_id there),
+    else NULL. -#}
+{%- macro configured_account(connection) -%}
+  {%- if connection['account_id'] -%}
+    {{ return("cast('" ~ connection['account_id'] ~ "' as " ~ dbt.type_string() ~ ")") }}
+  {%- endif -%}
+  {%- set health = xurrent.connection_relation(connection, 'sync_health') -%}
+  {%- if health is not none and 'account_id' in xurrent.columns_by_name(health) -%}
+    {{ return("(select max(account_id) from " ~ health ~ ")") }}
+  {%- endif -%}
+  {{ return("cast(null as " ~ dbt.type_string() ~ ")") }}
+{%- endmacro -%}
+
+{#- One SELECT per connection that has the table: every column of columns.sql, typed, a
+    missing one as a typed NULL; plus source_relation and connection_account_id. -#}
+{%- macro union_connections(table) -%}
+  {%- set columns = xurrent.table_columns(table) -%}
+  {#- Lineage: the model depends on the source table even when it reads several schemas. -#}
+  -- depends_on: {{ source('xurrent', table) }}
+  {%- set selects = [] -%}
+  {%- set searched = [] -%}
+  {%- if execute -%}
+    {%- for connection in xurrent.connections() -%}
+      {%- set relation = xurrent.connection_relation(connection, table) -%}
+      {%- do searched.append(connection['database'] ~ '.' ~ connection['schema']) -%}
+      {%- if relation is not none -%}
+        {%- do selects.append(xurrent._select_typed(
+            relation, columns, connection['database'] ~ '.' ~ connection['schema'],
+            xurrent.configured_account(connection))) -%}
+      {%- endif -%}
+    {%- endfor -%}
+    {%- if selects | length == 0 -%}
+      {%- do exceptions.warn("xurrent: no table " ~ table ~ " in " ~ searched | join(', ')
+          ~ "; the models built on it are empty. Set xurrent_schema / xurrent_database or "
+          ~ "xurrent_connections.") -%}
+    {%- endif -%}
+  {%- endif -%}
+  {%- if selects | length == 0 -%}
+    {%- do selects.append(xurrent._select_typed(none, columns, '', 'cast(null as ' ~ dbt.type_string() ~ ')')) -%}
+  {%- endif %}
+  {{ selects | join('\n    union all\n') }}
+{%- endmacro -%}
+
+{%- macro _select_typed(relation, columns, source_relation, account_sql) -%}
+  {%- set present = xurrent.columns_by_name(relation) if relation is not none else {} -%}
+    select
+      {%- for name, key in columns %}
+      {%- if name in present and key == 'json' %}
+      {{ adapter.quote(present[name].name) }} as {{ name }},
+      {%- elif name in present %}
+      cast({{ adapter.quote(present[name].name) }} as {{ xurrent.sql_type(key) }}) as {{ name }},
+      {%- else %}
+      cast(null as {{ xurrent.sql_type(key) }}) as {{ name }},
+      {%- endif %}
+      {%- endfor %}
+      cast('{{ source_relation }}' as {{ dbt.type_string() }}) as source_relation,
+      {{ account_sql }} as connection_account_id
+    {%- if relation is not none %}
+    from {{ relation }}
+    {%- else %}
+    from (select 1 as placeholder) as no_table
+    where 1 = 0
+    {%- endif %}
+{%- endmacro -%}

@@ -1,0 +1,46 @@
+-- Live organizations, one row per (owning account, id), typed, from every connection.
+with copies as (
+    {{ xurrent.deduplicated('organizations') }}
+),
+
+final as (
+    select
+        {{ xurrent.record_key('owning_account_id', 'source_relation', 'id') }} as organization_key,
+        source_relation,
+        owning_account_id as account_id,
+        id as organization_id,
+        node_id,
+        source_id,
+        source,
+        name,
+        parent_id,
+        parent_name,
+        manager_id,
+        manager_name,
+        substitute_id,
+        substitute_name,
+        business_unit as is_business_unit,
+        business_unit_organization_id,
+        business_unit_organization_name,
+        region,
+        financial_id,
+        disabled as is_disabled,
+        end_user_privacy as has_end_user_privacy,
+        order_template_id,
+        order_template_name,
+        picture_uri,
+        remarks,
+        custom_fields,
+        addresses,
+        contacts,
+        attachments,
+        ui_extension_id,
+        ui_extension_name,
+        created_at,
+        updated_at,
+        _fivetran_synced
+    from copies
+    where {{ xurrent.is_live() }}
+)
+
+select * from final
