@@ -221,6 +221,8 @@ def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
         "organizations": len(sim.ground_truth("organizations")),
         "products": len(sim.ground_truth("products")),
         "projects": len(live),
+        "archive": 0,  # the soft-deleted projects are no live rows
+        "trash": 0,
     }
 
 
@@ -374,7 +376,7 @@ def test_every_reference_completeness_and_timestamp_test_can_fail(make_sim, runn
 
 
 def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
-    """Real syncs: a clean one, then one whose first request answers 503 (retried, so the
+    """Real syncs: a clean one, then one whose first stream request answers 503 (retried, so the
     sync succeeds with failed requests), then, with the token revoked, three failing ones.
 
     What the connector cannot produce against the simulator goes into a copy of the warehouse
@@ -393,7 +395,7 @@ def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
     configuration = sync_configuration(sim)
     runner.run(configuration)
     sim.reset_stats()
-    sim.configure(fault_schedule={"1": "503"})
+    sim.configure(fault_schedule={"2": "503"})  # the first request of a stream (1 is /v1/me)
     runner.run(configuration)
 
     copy = copy_warehouse(runner, tmp_path / "long" / "warehouse.db")
@@ -537,15 +539,13 @@ def test_several_connections_union_with_source_relation_and_one_row_per_owner(
     make_sim, runner, tmp_path
 ):
     """A directory account and a support-domain account, each synced by its own connection
-    (two simulators with the same seed, so both see the same organizations and products).
-    The two warehouses become two schemas of one file. The support schema is changed the way
-    the redesigned connector will write it (a copy, as the connector cannot yet): account_id
-    on every table (its organizations and half its products owned by the directory account),
-    no node_id, and account_id in sync_health; the directory schema stays as today's tables,
-    its account given in xurrent_connections. Organizations appear once, keyed by the owning
-    account; every model carries source_relation; every test passes."""
-    directory = make_sim(account="widget-directory")
-    support = make_sim()
+    (two simulators with the same seed). Half of what the support account's API lists belongs
+    to the directory (the connector stores the owner in account_id); the support account's own
+    records are removed from the directory's copy, since the directory does not have them. The
+    two warehouses become two schemas of one file. Every organization and product appears once,
+    keyed by its owning account; every model carries source_relation; every test passes."""
+    directory = make_sim(account="widget-directory", directory_share=0.0)
+    support = make_sim(directory_account="widget-directory", directory_share=0.5)
     for sim in (directory, support):
         clean_dataset(sim)
     runner.run(sync_configuration(directory))
@@ -556,14 +556,13 @@ def test_several_connections_union_with_source_relation_and_one_row_per_owner(
 
     combined = tmp_path / "combined" / "warehouse.db"
     combined.parent.mkdir()
-    tables = ("organizations", "products", "projects", "sync_health")
     statements = [
         f"attach '{directory_file}' as directory_side (read_only)",
         f"attach '{warehouse_of(runner)}' as support_side (read_only)",
         "create schema xurrent_directory",
         "create schema xurrent_support",
     ]
-    for table in tables:
+    for table in ("organizations", "products", "projects", "sync_health"):
         for schema, side in (
             ("xurrent_directory", "directory_side"),
             ("xurrent_support", "support_side"),
@@ -571,28 +570,22 @@ def test_several_connections_union_with_source_relation_and_one_row_per_owner(
             statements.append(
                 f"create table {schema}.{table} as select * from {side}.tester.{table}"
             )
-    for table in tables:
-        statements.append(f"alter table xurrent_support.{table} add column account_id varchar")
-    statements += [
-        "update xurrent_support.organizations set account_id = 'widget-directory'",
-        "update xurrent_support.products set account_id = case when id % 2 = 0"
-        " then 'widget-directory' else 'widget' end",
-        "update xurrent_support.projects set account_id = 'widget'",
-        "update xurrent_support.sync_health set account_id = 'widget'",
-    ]
-    for table in ("organizations", "products", "projects"):
-        statements.append(f"alter table xurrent_support.{table} drop column node_id")
+    # The support account's own records do not exist in the directory account.
+    for collection in ("organizations", "products"):
+        owned = [
+            row_id
+            for row_id in (record["id"] for record in support.ground_truth(collection))
+            if support.account_of(collection, row_id) == "widget"
+        ]
+        listed = ", ".join(map(str, owned))
+        statements.append(f"delete from xurrent_directory.{collection} where id in ({listed})")
     execute_duckdb(combined, *statements)
 
     dbt = Dbt(combined, tmp_path / "dbt", schema="xurrent_directory")
     run = dbt.build(
         variables={
             "xurrent_connections": [
-                {
-                    "database": "xurrent_connector",
-                    "schema": "xurrent_directory",
-                    "account_id": "widget-directory",
-                },
+                {"database": "xurrent_connector", "schema": "xurrent_directory"},
                 {"database": "xurrent_connector", "schema": "xurrent_support"},
             ]
         }
@@ -601,22 +594,18 @@ def test_several_connections_union_with_source_relation_and_one_row_per_owner(
     assert run.flagged() == {}, run.describe()
 
     relations = {"xurrent_connector.xurrent_directory", "xurrent_connector.xurrent_support"}
-    org_ids = {record["id"] for record in directory.ground_truth("organizations")}
-    assert org_ids == {record["id"] for record in support.ground_truth("organizations")}
-    organizations = dbt.query(
-        "select organization_key, account_id, source_relation from {s}.stg_xurrent__organizations"
-    )
-    assert sorted(key for key, *_ in organizations) == sorted(
-        f"widget-directory:{org_id}" for org_id in org_ids
-    )
-    assert {relation for *_, relation in organizations} <= relations
-
-    product_ids = [record["id"] for record in support.ground_truth("products")]
-    expected_products = {f"widget-directory:{product_id}" for product_id in product_ids} | {
-        f"widget:{product_id}" for product_id in product_ids if product_id % 2
-    }
-    products = dbt.query("select product_key from {s}.stg_xurrent__products")
-    assert sorted(key for (key,) in products) == sorted(expected_products)
+    for collection, model, key in (
+        ("organizations", "stg_xurrent__organizations", "organization_key"),
+        ("products", "stg_xurrent__products", "product_key"),
+    ):
+        ids = [record["id"] for record in directory.ground_truth(collection)]
+        assert ids == [record["id"] for record in support.ground_truth(collection)]
+        owners = {support.account_of(collection, row_id) for row_id in ids}
+        assert owners == {"widget", "widget-directory"}, collection  # both kinds present
+        expected = {f"{support.account_of(collection, row_id)}:{row_id}" for row_id in ids}
+        found = dbt.query(f"select {key}, source_relation from {{s}}.{model}")
+        assert sorted(k for k, _ in found) == sorted(expected), collection  # once per owner
+        assert {relation for _, relation in found} <= relations
 
     projects = dbt.query(
         "select account_id, source_relation, count(*) from {s}.xurrent__projects group by all"
@@ -635,9 +624,9 @@ def test_several_connections_union_with_source_relation_and_one_row_per_owner(
         "select source_relation, account_id, count(*) from {s}.xurrent__sync_monitoring"
         " group by all"
     )
-    assert sorted(health) == [
-        ("xurrent_connector.xurrent_directory", "widget-directory", 3),
-        ("xurrent_connector.xurrent_support", "widget", 3),
+    assert sorted(health) == [  # five streams each: the tables, the archive and the trash
+        ("xurrent_connector.xurrent_directory", "widget-directory", 5),
+        ("xurrent_connector.xurrent_support", "widget", 5),
     ]
     for model in (
         "xurrent__organization_hierarchy",
