@@ -48,13 +48,16 @@ def isolated_home(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def sdk_logging():
-    """The SDK logger raises TypeError while LOG_LEVEL is unset (outside a sync)."""
+    """A log level for every test (the SDK logger raises TypeError while it is unset), and
+    the SDK's logging mode put back afterwards: the runner switches it to debug process-wide,
+    and tests that check log lines expect the defaults whatever ran before them."""
     from fivetran_connector_sdk import Logging
+    from fivetran_connector_sdk_common import constants
 
-    previous = Logging.LOG_LEVEL
+    previous = (Logging.LOG_LEVEL, constants.DEBUGGING)
     Logging.LOG_LEVEL = Logging.Level.INFO
     yield
-    Logging.LOG_LEVEL = previous
+    Logging.LOG_LEVEL, constants.DEBUGGING = previous
 
 
 @pytest.fixture
