@@ -1,4 +1,4 @@
-"""One place that makes text safe to show: exception messages, log lines, op.warning texts.
+"""One place that makes text safe to show: exception messages, log lines, setup test answers.
 
 Nothing in the SDK's ``Logging`` redacts, and the ``SYNC FAILED`` block prints exception messages
 verbatim, so every message built from server content or from our own URLs goes through
