@@ -373,7 +373,7 @@ def phase_report(
             throttled=counted.get("throttled_429", 0),
             wall_seconds=walls.get(table),
             latency_ms=options.latency_ms,
-            concurrency=concurrency,
+            concurrency=1,  # one walk: its pages follow one another
             rate_limited=options.rate_limit,
             page_size=options.page_size,
         )
@@ -394,6 +394,7 @@ def phase_report(
         rate_limited=options.rate_limit,
         page_size=options.page_size,
         floor=table_floor + sum(listing_floor.values()),
+        longest_walk=max(tables[table]["requests"] for table in TABLES),
     )
     total["server_seconds"] = sum(
         bucket["server_seconds"] for bucket in traffic["tables"].values()
