@@ -2,8 +2,10 @@
 
 Default: the seed dataset (10,000 organizations, 50,000 products, 5,000 projects), 100 ms
 added latency per request, the real rate limits on, a full sync and then an incremental sync
-after 1 % of the rows changed. Results go to bench/results/<timestamp>.json and a Markdown
-summary to stdout; progress goes to stderr.
+after 1 % of the rows changed over the 6 hours between syncs, in both modes: through the SDK's
+runner and with the runner taken out (a counting sink); then full syncs in sink mode at 50 and
+300 ms of latency. Results go to bench/results/<timestamp>.json and a Markdown summary to
+stdout; progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench import metrics, report
-from bench.scenario import REPO_DIR, BenchOptions, progress, run_scenario
+from bench.scenario import MODES, REPO_DIR, BenchOptions, progress, run_scenario
 
 RESULTS_DIR = REPO_DIR / "bench" / "results"
 #: Sizes of the scaling run, as shares of --scale-percent (100 = the main run itself).
@@ -65,6 +67,25 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help="rows per collection changed before the incremental sync (default 1)",
     )
     parser.add_argument(
+        "--modes",
+        default=",".join(MODES),
+        help="runner (the SDK's local runner and DuckDB), sink (the runner taken out) or both,"
+        " comma-separated; the first is the primary mode that --profile and --scaling use"
+        " (default runner,sink)",
+    )
+    parser.add_argument(
+        "--sink-latencies-ms",
+        default="50,300",
+        help="extra full syncs in sink mode at these latencies, comma-separated; empty for"
+        " none (default 50,300)",
+    )
+    parser.add_argument(
+        "--lookback-minutes",
+        type=int,
+        default=5,
+        help="the connector's lookback_minutes for the incremental sync (default 5)",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         default=None,
@@ -83,6 +104,18 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--latency-ms must not be negative")
     if not 0 < arguments.change_percent <= 100:
         parser.error("--change-percent must be in (0, 100]")
+    arguments.modes = [mode.strip() for mode in arguments.modes.split(",") if mode.strip()]
+    if not arguments.modes or not set(arguments.modes) <= set(MODES):
+        parser.error(f"--modes must name one or more of {', '.join(MODES)}")
+    try:
+        latencies = [float(x) for x in arguments.sink_latencies_ms.split(",") if x.strip()]
+    except ValueError:
+        parser.error("--sink-latencies-ms must be numbers separated by commas")
+    if any(latency < 0 for latency in latencies):
+        parser.error("--sink-latencies-ms must not be negative")
+    arguments.sink_latencies_ms = latencies
+    if arguments.lookback_minutes < 0:
+        parser.error("--lookback-minutes must not be negative")
     return arguments
 
 
@@ -131,7 +164,29 @@ def scaling_point(scale_percent: float, full: dict) -> dict:
     }
 
 
-def run_scaling(options: BenchOptions, main_full: dict | None, log_dir: Path) -> dict:
+def _phases(scenario_result: dict) -> dict:
+    """The phases of one scenario (full, incremental, incremental_no_lookback)."""
+    return {
+        key: value
+        for key, value in scenario_result.items()
+        if key in ("full", "incremental", "incremental_no_lookback")
+    }
+
+
+def run_latencies(options: BenchOptions, latencies: list[float], log_dir: Path) -> list[dict]:
+    """Full syncs in sink mode at other latencies: the pacing against the rate floor."""
+    runs = []
+    for latency in latencies:
+        progress(f"sink mode at {latency:g} ms latency")
+        changed = dataclasses.replace(options, latency_ms=latency, incremental=False)
+        scenario = run_scenario(changed, log_dir / f"sink-{latency:g}ms", mode="sink")
+        runs.append({"latency_ms": latency, "full": scenario["full"]})
+    return runs
+
+
+def run_scaling(
+    options: BenchOptions, main_full: dict | None, log_dir: Path, mode: str = "runner"
+) -> dict:
     """Full syncs at shares of the size; the main run is reused as the 100 % point."""
     points = []
     for share in SCALING_SHARES:
@@ -141,7 +196,7 @@ def run_scaling(options: BenchOptions, main_full: dict | None, log_dir: Path) ->
             continue
         progress(f"scaling: {percent:g} % of seed")
         sized = dataclasses.replace(options, scale_percent=percent, incremental=False)
-        result = run_scenario(sized, log_dir / f"scaling-{percent:g}")
+        result = run_scenario(sized, log_dir / f"scaling-{percent:g}", mode=mode)
         points.append(scaling_point(percent, result["full"]))
     smallest, largest = points[0], points[-1]
     ratios = {
@@ -164,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         profile=arguments.profile,
         change_percent=arguments.change_percent,
         child_timeout_seconds=arguments.timeout_seconds,
+        lookback_minutes=arguments.lookback_minutes,
     )
     stamp = time.strftime("%Y%m%dT%H%M%S")
     output = arguments.output or RESULTS_DIR / f"{stamp}.json"
@@ -177,17 +233,22 @@ def main(argv: list[str] | None = None) -> int:
         "output_path": str(output),
         "log_dir": str(log_dir),
     }
+    result["modes"] = arguments.modes
+    primary = arguments.modes[0]
     started = time.perf_counter()
-    main_result = run_scenario(options, log_dir / "timed")
-    result.update(main_result)
+    result.update(run_scenario(options, log_dir / "timed", mode=primary))
+    result["by_mode"] = {primary: _phases(result)}
+    for mode in arguments.modes[1:]:
+        result["by_mode"][mode] = _phases(run_scenario(options, log_dir / mode, mode=mode))
+    result["sink_latencies"] = run_latencies(options, arguments.sink_latencies_ms, log_dir)
     if options.profile:
         progress("profiled pass (same settings, separate simulator)")
-        profiled = run_scenario(options, log_dir / "profiled", profile=True)
+        profiled = run_scenario(options, log_dir / "profiled", profile=True, mode=primary)
         for phase in ("full", "incremental"):
             if phase in result and phase in profiled:
                 result[phase]["cpu_attribution"] = profiled[phase].get("cpu_attribution")
     if arguments.scaling:
-        result["scaling"] = run_scaling(options, result.get("full"), log_dir)
+        result["scaling"] = run_scaling(options, result.get("full"), log_dir, primary)
     result["harness_seconds"] = time.perf_counter() - started
     output.write_text(json.dumps(result, indent=2, sort_keys=True))
     print(report.render(result))
@@ -197,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
 def _all_ok(result: dict) -> bool:
     """Exit non-zero when a sync failed, so scripts notice (the report still prints)."""
     phases = [result.get("full"), result.get("incremental")]
+    for by_mode in result.get("by_mode", {}).values():
+        phases += list(by_mode.values())
+    phases += [run["full"] for run in result.get("sink_latencies", [])]
     if any(phase is not None and not phase["ok"] for phase in phases):
         return False
     if result.get("full") is None:

@@ -75,9 +75,52 @@ def phase_markdown(title: str, phase: dict) -> list[str]:
     ]
     if unusual:
         lines.append("- responses other than 200 (0 = connection dropped): " + ", ".join(unusual))
+    lines += windows_line(phase)
+    lines += incremental_lines(phase)
     lines += _correctness_lines(phase)
     lines.append("")
     return lines
+
+
+def windows_line(phase: dict) -> list[str]:
+    """How close the pacing ran to the burst limit, from the moments the simulator counted
+    the requests, and how the round trips divided around that moment."""
+    windows = phase.get("windows") or {}
+    if not windows.get("tightest_21_span_seconds"):
+        return []
+    before, after = windows.get("before_count_ms"), windows.get("after_count_ms")
+    trips = windows.get("round_trip_ms")
+    line = (
+        f"- burst window: the tightest 21 counted requests spanned"
+        f" {windows['tightest_21_span_seconds']:.3f} s (the limiter needs >= 2 s: margin"
+        f" {windows['margin_ms']:.0f} ms); {windows['counted_per_second']:.2f} requests/s"
+        " counted"
+    )
+    if before and after and trips:
+        line += (
+            f"; round trip min/median/max {trips['min']:.0f}/{trips['median']:.0f}/"
+            f"{trips['max']:.0f} ms = before the count {before['min']:.0f}/"
+            f"{before['median']:.0f}/{before['max']:.0f} + after it {after['min']:.0f}/"
+            f"{after['median']:.0f}/{after['max']:.0f} ms; fastest round trip minus fastest"
+            f" way in and way back: {windows['credit_shortfall_ms']:.1f} ms"
+        )
+    return [line]
+
+
+def incremental_lines(phase: dict) -> list[str]:
+    """Requests against the changed rows' floor, and what was re-read."""
+    floor = phase.get("changed_floor")
+    if not floor:
+        return []
+    reread = phase.get("reread_rows") or {}
+    total = phase["total"]
+    listed = ", ".join(f"{table} {count}" for table, count in reread.items())
+    return [
+        f"- lookback {phase.get('lookback_minutes')} min: {total['requests']} requests vs the"
+        f" changed rows' floor {floor['pages']} + {floor['fixed']} fixed (/me, archive, trash)"
+        f" = {floor['total']}; rows re-read besides the changed ones: {listed}"
+        f" ({sum(reread.values())})"
+    ]
 
 
 def _correctness_lines(phase: dict) -> list[str]:
@@ -102,6 +145,17 @@ def _correctness_lines(phase: dict) -> list[str]:
         changed = sum(check["changed"] for check in correctness.values())
         return [f"- correctness: all {changed} changed rows re-synced"]
     return ["- correctness: every row of the simulator's ground truth is in the warehouse"]
+
+
+def _phase_title(name: str, phase: dict, options: dict) -> str:
+    if name == "full":
+        return "full sync"
+    changed = sum(phase.get("changed_rows", {}).values())
+    return (
+        f"incremental sync, lookback {phase.get('lookback_minutes')} min, after"
+        f" {options['change_percent']:g} % of rows changed ({changed} rows, edits spread over"
+        f" {options.get('cadence_hours', 6):g} h)"
+    )
 
 
 def attribution_markdown(result: dict) -> list[str]:
@@ -217,6 +271,88 @@ def scaling_markdown(scaling: dict) -> list[str]:
     return lines
 
 
+COMPARISON_HEADER = [
+    "mode",
+    "sync",
+    "latency ms",
+    "rows",
+    "requests",
+    "req/floor",
+    "429s",
+    "wall s",
+    "rate floor s",
+    "wall/rate floor",
+    "latency floor s",
+    "wall/floor",
+    "tightest 21 s",
+    "CPU s",
+    "CPU us/row",
+]
+
+PHASE_TITLES = {
+    "full": "full",
+    "incremental": "incremental",
+    "incremental_no_lookback": "incremental, lookback 0",
+}
+
+
+def _comparison_row(mode: str, name: str, latency, phase: dict) -> list[str]:
+    total = phase["total"]
+    windows = phase.get("windows") or {}
+    status = "" if phase.get("ok") else " FAILED"
+    return [
+        mode + status,
+        PHASE_TITLES.get(name, name),
+        _cell(latency, "{:g}"),
+        _cell(total.get("rows"), "{:d}"),
+        _cell(total.get("requests"), "{:d}"),
+        _cell(total.get("requests_per_floor"), "{:.2f}"),
+        _cell(total.get("throttled_429"), "{:d}"),
+        _cell(total.get("wall_seconds"), "{:.1f}"),
+        _cell(total.get("rate_limit_floor_seconds"), "{:.1f}"),
+        _cell(_ratio(total.get("wall_seconds"), total.get("rate_limit_floor_seconds")), "{:.3f}"),
+        _cell(total.get("latency_floor_seconds"), "{:.1f}"),
+        _cell(total.get("wall_per_floor"), "{:.3f}"),
+        _cell(windows.get("tightest_21_span_seconds"), "{:.3f}"),
+        _cell(phase.get("cpu_seconds"), "{:.1f}"),
+        _cell(phase.get("cpu_us_per_row"), "{:.0f}"),
+    ]
+
+
+def _ratio(numerator, denominator):
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def comparison_markdown(result: dict) -> list[str]:
+    """Every measured sync in one table: both modes, then the sink mode's other latencies."""
+    by_mode = result.get("by_mode") or {}
+    latency = result["options"]["latency_ms"]
+    rows = [
+        _comparison_row(mode, name, latency, phase)
+        for mode, phases in by_mode.items()
+        for name, phase in phases.items()
+    ]
+    rows += [
+        _comparison_row("sink", "full", run["latency_ms"], run["full"])
+        for run in result.get("sink_latencies", [])
+    ]
+    if not rows:
+        return []
+    lines = ["### Both modes side by side", ""]
+    lines += _table(COMPARISON_HEADER, rows)
+    lines += [
+        "",
+        "runner: through the SDK's local runner (DuckDB); sink: the same sync, threads and"
+        " pacing, rows and checkpoints encoded as the SDK would, then counted and dropped."
+        " Rate floor = requests / 10 per s (20 per 2 s); latency floor = the longest table's"
+        " requests x the latency (its pages follow one another), or all requests x the latency"
+        " / 3 tables; wall/floor = wall / the larger floor; tightest 21 = the shortest time in"
+        " which the simulator counted 21 requests (>= 2 s, or the 21st is refused).",
+        "",
+    ]
+    return lines
+
+
 def render(result: dict) -> str:
     """The whole report: settings, each phase, attribution and scaling."""
     options = result["options"]
@@ -232,15 +368,15 @@ def render(result: dict) -> str:
         f" git {machine.get('git_commit')}",
         "",
     ]
-    if "full" in result:
-        lines += phase_markdown("Full sync", result["full"])
-    if "incremental" in result:
-        changed = result["incremental"].get("changed_rows", {})
-        lines += phase_markdown(
-            f"Incremental sync after {options['change_percent']:g} % of rows changed"
-            f" ({sum(changed.values())} rows)",
-            result["incremental"],
-        )
+    lines += comparison_markdown(result)
+    by_mode = result.get("by_mode") or {
+        "runner": {k: result[k] for k in ("full", "incremental") if k in result}
+    }
+    for mode, phases in by_mode.items():
+        for name, phase in phases.items():
+            lines += phase_markdown(f"{mode} mode: {_phase_title(name, phase, options)}", phase)
+    for run in result.get("sink_latencies", []):
+        lines += phase_markdown(f"sink mode: full sync at {run['latency_ms']:g} ms", run["full"])
     lines += attribution_markdown(result)
     lines += scaling_markdown(result.get("scaling"))
     lines.append(f"JSON: {result.get('output_path')}")

@@ -1,10 +1,16 @@
 """One benchmark scenario: a simulator, a full sync, then an incremental sync after changes.
 
 The simulator runs in a thread of this (parent) process and every measured sync runs in a
-child process (`bench.run_one`), so the child's peak RSS and CPU are the connector's and the
-SDK runner's alone. Requests are counted by the simulator, not by the connector, so a
-connector that under-reports cannot flatter itself; each request's arrival time is recorded
-through a request hook, which gives per-table spans and the concurrency actually observed.
+child process (`bench.run_one`), so the child's peak RSS and CPU are its own: the connector's
+and, in ``runner`` mode, the SDK runner's (``sink`` mode takes the runner out, `bench.sink`).
+Requests are counted by the simulator, not by the connector, so a connector that
+under-reports cannot flatter itself; each request's arrival time is recorded through a
+request hook, which gives per-table spans and the concurrency actually observed, and the
+moment the rate limiter counted it (`bench.windows`), which shows how close the pacing ran.
+
+The business's cadence: the data set ends ``cadence_hours`` before the full sync (the
+generator's anchor is set back), and the changed rows get edit times spread over those hours,
+as a tenant's edits arrive between two syncs, not all in one second.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import secrets
 import shutil
 import subprocess
@@ -23,8 +30,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bench import metrics
+from bench.windows import CountClock, window_report
 
 TABLES = ("organizations", "products", "projects")
+MODES = ("runner", "sink")
+#: Requests every sync makes besides the tables' pages: /me, then at least one page each of
+#: the archive and the trash (the project lifecycle).
+FIXED_PATHS = ("me", "archive", "trash")
 REPO_DIR = Path(__file__).resolve().parent.parent
 #: Row counts of the seed dataset, which every --scale-percent is a share of.
 SEED_COUNTS = {"organizations": 10000, "products": 50000, "projects": 5000}
@@ -43,6 +55,9 @@ class BenchOptions:
     seed: int = 1
     child_timeout_seconds: float = 3600.0
     page_size: int = metrics.PAGE_SIZE
+    #: Hours between two syncs: the changes before the incremental sync are spread over them.
+    cadence_hours: float = 6.0
+    lookback_minutes: int = 5
 
 
 @dataclass
@@ -91,7 +106,9 @@ def start_simulator(options: BenchOptions, counts: dict[str, int]):
     """Start a simulator with the seed data shape at the requested size and limits."""
     from simulator import SimConfig, Simulator
 
+    anchor = time.time() - options.cadence_hours * 3600
     config = SimConfig(
+        anchor=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(anchor)),
         token="bench-" + secrets.token_urlsafe(16),
         account="bench",
         scale="seed",
@@ -127,7 +144,7 @@ def connector_configuration(simulator, options: BenchOptions) -> dict:
         "token_url": "",
         "initial_sync_days": "all",
         "enable_incremental_sync": "true",
-        "lookback_minutes": "5",
+        "lookback_minutes": str(options.lookback_minutes),
         "max_records_per_page": str(options.page_size),
         "request_timeout_seconds": "30",
         "retry_attempts": "3",
@@ -155,8 +172,9 @@ def run_child(
     state: dict,
     profile: bool,
     timeout_seconds: float,
+    mode: str = "runner",
 ) -> dict:
-    """Run one sync in a child process and return its result dictionary."""
+    """Run one sync in a child process (``mode`` runner or sink) and return its result."""
     result_path = workspace.log_dir / f"{phase}.result.json"
     arguments_path = workspace.project_dir / f"{phase}.arguments.json"
     arguments = {
@@ -166,6 +184,7 @@ def run_child(
         "state": state,
         "profile": profile,
         "result_path": str(result_path),
+        "mode": mode,
     }
     arguments_path.write_text(json.dumps(arguments))
     arguments_path.chmod(0o600)  # it holds the (simulator's) token
@@ -330,8 +349,9 @@ def phase_report(
     """Combine the child's result and the simulator's counts into the phase's figures.
 
     ``listing_entries`` counts what the archive and trash listings hold for this sync (the
-    project lifecycle reads them after the tables); each needs at least one request, so
-    they belong in the total floor, or a connector could hide wasted requests there.
+    project lifecycle reads them after the tables) and ``me`` (0 entries: the one request for
+    the audit columns); each needs at least one request, so they belong in the total floor,
+    or a connector could hide wasted requests there.
     """
     listing_floor = {
         name: metrics.request_floor(entries, options.page_size)
@@ -353,7 +373,7 @@ def phase_report(
             throttled=counted.get("throttled_429", 0),
             wall_seconds=walls.get(table),
             latency_ms=options.latency_ms,
-            concurrency=concurrency,
+            concurrency=1,  # one walk: its pages follow one another
             rate_limited=options.rate_limit,
             page_size=options.page_size,
         )
@@ -374,6 +394,7 @@ def phase_report(
         rate_limited=options.rate_limit,
         page_size=options.page_size,
         floor=table_floor + sum(listing_floor.values()),
+        longest_walk=max(tables[table]["requests"] for table in TABLES),
     )
     total["server_seconds"] = sum(
         bucket["server_seconds"] for bucket in traffic["tables"].values()
@@ -445,92 +466,188 @@ def _mb(kilobytes: int | None) -> float | None:
     return None if kilobytes is None else round(kilobytes / 1024.0, 1)
 
 
-def run_scenario(options: BenchOptions, log_dir: Path, profile: bool = False) -> dict:
-    """Full sync, then (unless skipped) 1 % changes and an incremental sync from its state."""
-    counts = dataset_counts(options.scale_percent)
-    scratch = Path(tempfile.mkdtemp(prefix="xurrent-bench-"))
-    workspace = Workspace(
-        project_dir=scratch / "project", log_dir=log_dir, home_dir=scratch / "home"
-    )
-    workspace.project_dir.mkdir()
-    log_dir.mkdir(parents=True, exist_ok=True)
-    prepare_home(workspace.home_dir)
-    simulator = start_simulator(options, counts)
-    clock = RequestClock()
-    simulator.add_request_hook(clock)
-    label = "profiled " if profile else ""
-    result: dict = {"dataset": counts, "profiled": profile}
-    try:
-        truth = {table: [row["id"] for row in simulator.ground_truth(table)] for table in TABLES}
-        result["ground_truth_rows"] = {table: len(ids) for table, ids in truth.items()}
-        configuration = connector_configuration(simulator, options)
+def sink_rows(child: dict) -> dict:
+    """Ids per table as the sink received them, in the shape ``warehouse_rows`` gives: every
+    upserted id, and (the sink keeps only one sync) the same ids as this run's writes."""
+    upserted = (child.get("sink") or {}).get("upserted_ids") or {}
+    return {
+        table: {"ids": upserted.get(table, []), "synced_ids": upserted.get(table, [])}
+        for table in TABLES
+    }
 
-        progress(f"{label}full sync: running")
-        simulator.reset_stats()
-        clock.clear()
-        child = run_child(
-            workspace,
-            f"{label.strip() or 'timed'}-full",
-            configuration,
-            {},
-            profile,
-            options.child_timeout_seconds,
+
+class Scenario:
+    """One simulator and the syncs measured against it, in one mode."""
+
+    def __init__(self, options: BenchOptions, log_dir: Path, mode: str, profile: bool):
+        self.options, self.mode, self.profile = options, mode, profile
+        scratch = Path(tempfile.mkdtemp(prefix="xurrent-bench-"))
+        self.scratch = scratch
+        self.workspace = Workspace(
+            project_dir=scratch / "project", log_dir=log_dir, home_dir=scratch / "home"
         )
-        traffic = requests_by_table(simulator, clock)
-        stored = warehouse_rows(workspace.project_dir)
-        rows_by_table = {table: len(stored.get(table, {}).get("ids", [])) for table in TABLES}
-        listings = {
-            "archive": len(simulator.archived_ids()),
-            "trash": len(simulator.trashed_ids()),
+        self.workspace.project_dir.mkdir()
+        log_dir.mkdir(parents=True, exist_ok=True)
+        prepare_home(self.workspace.home_dir)
+        self.counts = dataset_counts(options.scale_percent)
+        self.simulator = start_simulator(options, self.counts)
+        self.clock = RequestClock()
+        self.simulator.add_request_hook(self.clock)
+        self.count_clock = CountClock()
+        self.count_clock.install(self.simulator)
+        self.label = ("profiled " if profile else "") + (f"{mode} " if mode != "runner" else "")
+        self.truth = {
+            table: [row["id"] for row in self.simulator.ground_truth(table)] for table in TABLES
         }
-        full = phase_report("full", child, traffic, rows_by_table, options, listings)
-        full["correctness"] = _full_correctness(truth, stored)
-        full["simulator_stats"] = simulator.stats()
-        if profile:
-            attach_profile(full, child, full["total"]["rows"])
-        result["full"] = full
-        progress(f"{label}full sync: {_summary(full)}")
-        if not child.get("ok"):
-            return result
 
-        if options.incremental:
-            changed = {}
-            for table in TABLES:
-                count = max(1, math.ceil(len(truth[table]) * options.change_percent / 100.0))
-                changed[table] = sorted(simulator.update_rows(table, count=count))
-            simulator.reset_stats()
-            clock.clear()
-            progress(f"{label}incremental sync after {sum(map(len, changed.values()))} changes")
-            since = time.time()
-            child = run_child(
-                workspace,
-                f"{label.strip() or 'timed'}-incremental",
-                configuration,
-                full_state(child),
-                profile,
-                options.child_timeout_seconds,
-            )
-            traffic = requests_by_table(simulator, clock)
-            stored = warehouse_rows(workspace.project_dir, synced_since=since)
-            rows_by_table = {
-                table: len(stored.get(table, {}).get("synced_ids") or []) for table in TABLES
+    def close(self) -> None:
+        self.simulator.stop()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+    def sync(self, phase: str, state: dict, **overrides) -> tuple[dict, dict]:
+        """Run one sync in a child; returns its result and the simulator's traffic.
+
+        The rate limits start afresh, as they would ``cadence_hours`` after the last sync: a
+        sync started right after another in the same burst window would meet a 429 that the
+        schedule never produces (its pacer cannot know the other process's requests).
+        """
+        self.simulator.reset_rate_limits()
+        self.simulator.reset_stats()
+        self.clock.clear()
+        self.count_clock.clear()
+        configuration = connector_configuration(self.simulator, self.options)
+        configuration.update({key: str(value) for key, value in overrides.items()})
+        name = (self.label.strip() or "timed").replace(" ", "-") + f"-{phase}"
+        child = run_child(
+            self.workspace,
+            name,
+            configuration,
+            state,
+            self.profile,
+            self.options.child_timeout_seconds,
+            self.mode,
+        )
+        traffic = requests_by_table(self.simulator, self.clock)
+        traffic["windows"] = window_report(
+            list(self.simulator.request_log),
+            dict(self.count_clock.counted),
+            child.get("exchanges") or [],
+        )
+        return child, traffic
+
+    def stored(self, child: dict, synced_since: float | None = None) -> dict:
+        if self.mode == "sink":
+            return sink_rows(child)
+        return warehouse_rows(self.workspace.project_dir, synced_since)
+
+    def report(self, phase: str, child: dict, traffic: dict, rows: dict, listings: dict) -> dict:
+        figures = phase_report(phase, child, traffic, rows, self.options, listings)
+        figures["mode"] = self.mode
+        figures["windows"] = traffic["windows"]
+        figures["simulator_stats"] = self.simulator.stats()
+        if self.mode == "sink":
+            details = child.get("sink") or {}
+            figures["largest_state_bytes"] = details.get("largest_state_bytes")
+            figures["deleted"] = {
+                name: len(ids) for name, ids in (details.get("deleted_ids") or {}).items()
             }
-            # Nothing moved to the archive or trash since the full sync: one request each.
-            listings = {"archive": 0, "trash": 0}
-            incremental = phase_report(
-                "incremental", child, traffic, rows_by_table, options, listings
+        if self.profile:
+            attach_profile(figures, child, figures["total"]["rows"])
+        return figures
+
+    def full(self) -> tuple[dict, dict]:
+        progress(f"{self.label}full sync: running")
+        child, traffic = self.sync("full", {})
+        stored = self.stored(child)
+        rows = {table: len(stored.get(table, {}).get("ids", [])) for table in TABLES}
+        listings = {
+            "me": 0,
+            "archive": len(self.simulator.archived_ids()),
+            "trash": len(self.simulator.trashed_ids()),
+        }
+        full = self.report("full", child, traffic, rows, listings)
+        full["correctness"] = _full_correctness(self.truth, stored)
+        progress(f"{self.label}full sync: {_summary(full)}")
+        return full, child
+
+    def change_rows(self) -> dict[str, list[int]]:
+        """Edit ``change_percent`` of each table's rows at moments spread over the hours since
+        the data set's end (the sync cadence), each row on its own."""
+        rng = random.Random(self.options.seed + 11)
+        anchor = self.simulator.anchor
+        spread = self.options.cadence_hours * 3600
+        changed = {}
+        for table in TABLES:
+            count = max(1, math.ceil(len(self.truth[table]) * self.options.change_percent / 100.0))
+            ids = sorted(rng.sample(self.truth[table], min(count, len(self.truth[table]))))
+            for row_id in ids:
+                self.simulator.update_rows(
+                    table, ids=[row_id], at=anchor + 1 + rng.random() * (spread - 2)
+                )
+            changed[table] = ids
+        return changed
+
+    def incremental(self, state: dict, changed: dict, **overrides) -> dict:
+        phase = "incremental" + "".join(f"-{key}-{value}" for key, value in overrides.items())
+        progress(f"{self.label}{phase} sync after {sum(map(len, changed.values()))} changes")
+        since = time.time()
+        child, traffic = self.sync(phase, state, **overrides)
+        stored = self.stored(child, synced_since=since)
+        rows = {table: len(stored.get(table, {}).get("synced_ids") or []) for table in TABLES}
+        # Nothing moved to the archive or trash since the full sync: one request each.
+        listings = {"me": 0, "archive": 0, "trash": 0}
+        figures = self.report("incremental", child, traffic, rows, listings)
+        figures["changed_rows"] = {table: len(ids) for table, ids in changed.items()}
+        figures["changed_floor"] = changed_floor(figures["changed_rows"], self.options.page_size)
+        figures["reread_rows"] = reread_rows(changed, stored)
+        figures["lookback_minutes"] = int(
+            overrides.get("lookback_minutes", self.options.lookback_minutes)
+        )
+        figures["correctness"] = _incremental_correctness(changed, stored)
+        progress(f"{self.label}{phase} sync: {_summary(figures)}")
+        return figures
+
+
+def reread_rows(changed: dict[str, list[int]], stored: dict) -> dict[str, int]:
+    """Rows an incremental sync wrote that had not changed: the lookback window's (and the
+    cursor's own second's) re-reads."""
+    counts = {}
+    for table in TABLES:
+        written = stored.get(table, {}).get("synced_ids") or []
+        counts[table] = len(written) - len(set(changed[table]) & set(written))
+    return counts
+
+
+def changed_floor(changed_rows: dict[str, int], page_size: int = metrics.PAGE_SIZE) -> dict:
+    """The fewest requests an incremental sync can make: the changed rows' pages plus the
+    fixed requests (/me, one archive page, one trash page)."""
+    pages = sum(metrics.request_floor(rows, page_size) for rows in changed_rows.values())
+    return {"pages": pages, "fixed": len(FIXED_PATHS), "total": pages + len(FIXED_PATHS)}
+
+
+def run_scenario(
+    options: BenchOptions, log_dir: Path, profile: bool = False, mode: str = "runner"
+) -> dict:
+    """Full sync, then (unless skipped) changes and an incremental sync from its state; in
+    sink mode also the same incremental sync with no lookback, to show what the lookback
+    costs (the sink keeps nothing, so both start from the same state and the same data)."""
+    scenario = Scenario(options, log_dir, mode, profile)
+    result: dict = {"dataset": scenario.counts, "profiled": profile, "mode": mode}
+    try:
+        result["ground_truth_rows"] = {table: len(ids) for table, ids in scenario.truth.items()}
+        full, child = scenario.full()
+        result["full"] = full
+        if not child.get("ok") or not options.incremental:
+            return result
+        changed = scenario.change_rows()
+        result["incremental"] = scenario.incremental(full_state(child), changed)
+        if mode == "sink" and options.lookback_minutes:
+            result["incremental_no_lookback"] = scenario.incremental(
+                full_state(child), changed, lookback_minutes=0
             )
-            incremental["changed_rows"] = {table: len(ids) for table, ids in changed.items()}
-            incremental["correctness"] = _incremental_correctness(changed, stored)
-            incremental["simulator_stats"] = simulator.stats()
-            if profile:
-                attach_profile(incremental, child, incremental["total"]["rows"])
-            result["incremental"] = incremental
-            progress(f"{label}incremental sync: {_summary(incremental)}")
         return result
     finally:
-        simulator.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
+        scenario.close()
 
 
 def full_state(child: dict) -> dict:

@@ -14,8 +14,9 @@ URL, so a link from a server (on another host, or a twin host after the 4me rena
 carry it elsewhere; pages are requested by their cursor parameters (sync.py).
 
 Before each attempt a ``Pacer`` shared by every thread hands out a send slot that keeps the
-burst limit (19 requests per 2 s, one under the server's 20) and spreads the hourly budget from
-the ``x-ratelimit-*`` headers, so a clean sync normally never sees a 429.
+burst limit (20 requests per 2 s as the server counts them, which is sometime between our send
+and its answer) and spreads the hourly budget from the ``x-ratelimit-*`` headers, so a clean
+sync normally never sees a 429.
 
 Secrets: the Authorization value exists only in the header dict of one call; messages show the
 method, the path (never the query, which holds cursors) and the status; text taken from a server
@@ -30,6 +31,7 @@ import json
 import random
 import threading
 import time
+from bisect import insort
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -52,8 +54,12 @@ MAX_THROTTLE_WAIT_SECONDS = 15 * 60
 RETRY_AFTER_DEFAULT_SECONDS = 5.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
-BURST_REQUESTS = 19
+#: The documented burst limit: 20 requests in any 2 s.
+BURST_LIMIT = 20
 BURST_WINDOW_SECONDS = 2.0
+#: Kept off the credit of the fastest round trip (see ``Pacer``): the slack the delay
+#: assumption gets; the benchmark measures how much of it a sync uses.
+BURST_MARGIN_SECONDS = 0.02
 HOUR_SECONDS = 3600.0
 #: Spread the remaining hourly budget until the reset once less than this share is left.
 LOW_BUDGET_FRACTION = 0.2
@@ -143,14 +149,29 @@ class _Budget:
 # --- pacing -----------------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
+class Slot:
+    """One request's place in the pacing: when it may go, when it went, when it was answered."""
+
+    at: float
+    sent: float | None = None
+    answered: float | None = None
+
+
 class Pacer:
     """Send slots shared by every thread that uses one Xurrent user's budget.
 
-    A request counts in the burst window from the moment its *answer* arrived (``done``): the
-    server stamps it somewhere between our send and our receipt, so sending request n+19 no
-    earlier than 2 s after request n's answer guarantees the server sees them 2 s apart, whatever
-    the latency. Counting from the send is not enough: requests on new connections reach the
-    server late, the next ones on warm connections early, and the server sees 21 in 2 s.
+    The server counts a request at some moment between our send and our receipt of its answer,
+    and refuses it when 20 others were counted in the 2 s before. So a request is sent only when
+    at most 19 earlier ones may still be counted less than 2 s before it: every request in
+    flight (or reserved) may be, an answered one only if its answer came less than
+    ``2 s - credit`` ago. With credit 0 that is a proof (an answered request was counted before
+    its answer), but each window then waits a whole round trip too long. The credit is the
+    fastest round trip seen minus ``BURST_MARGIN_SECONDS``: it assumes a request's way in plus
+    another's way back never take less than that, i.e. that delays do not shrink below their
+    fastest combination. After a 429 for the burst (the hourly budget not used up) the
+    assumption has failed somewhere: the rest of the sync goes by the proven rule, one request
+    under the limit and no credit.
     """
 
     def __init__(
@@ -165,7 +186,11 @@ class Pacer:
         self._wall_clock = wall_clock
         self._max_wait = max_wait_seconds
         self._lock = threading.Lock()
-        self._burst: deque[list[float]] = deque(maxlen=BURST_REQUESTS)  # [time] per slot
+        self._answers: list[float] = []  # the latest BURST_LIMIT answer times, in order
+        self._open: set[Slot] = set()  # reserved or in flight: may still be counted any time
+        self._fastest: float | None = None  # the fastest round trip seen
+        self._samples = 0
+        self.proven_only = False  # after a burst 429: no credit, one under the limit
         self._hour: deque[float] = deque()
         self._last: float | None = None
         self._server_limit: int | None = None
@@ -178,8 +203,17 @@ class Pacer:
         limits = [x for x in (self._max_per_hour, self._server_limit) if x]
         return min(limits) if limits else None
 
-    def acquire(self) -> tuple[list[float], float]:
-        """Reserve the next slot; returns it and how long to wait before sending.
+    @property
+    def credit(self) -> float:
+        """How much earlier than 2 s after an answer its window may close: the fastest round
+        trip less the margin, once a full window of round trips has shown it; else none."""
+        if self.proven_only or self._fastest is None or self._samples < BURST_LIMIT:
+            return 0.0
+        return max(0.0, self._fastest - BURST_MARGIN_SECONDS)
+
+    def acquire(self) -> tuple[Slot | None, float]:
+        """Reserve the next slot; returns it and how long to wait before sending, or ``None``
+        and how long to wait before asking again (a whole window of requests in flight).
 
         Raises ``XurrentApiError`` (kind ``rate_limit_budget``) instead of a wait longer than
         the pacer may sleep.
@@ -187,19 +221,42 @@ class Pacer:
         with self._lock:
             now = self._monotonic()
             at, reason = self._next(now)
+            if at is None:
+                return None, BURST_WINDOW_SECONDS / BURST_LIMIT
             if at - now > self._max_wait:
                 raise rate_limit_exhausted(at - now, reason, self._wall_clock())
-            slot = [at]
-            self._burst.append(slot)
+            slot = Slot(at)
+            self._open.add(slot)
             self._hour.append(at)
             self._last = at
             self._since_observed += 1
         return slot, max(0.0, at - now)
 
-    def done(self, slot: list[float]) -> None:
-        """The request sent in ``slot`` has its answer (or failed): count it from now."""
+    def done(self, slot: Slot, sent: float | None = None) -> None:
+        """The request of ``slot`` has its answer (or failed); ``sent`` is when it really went
+        (None: it never did), which makes its round trip known."""
         with self._lock:
-            slot[0] = max(slot[0], self._monotonic())
+            now = max(self._monotonic(), slot.at)  # a clock that jumps back cannot shorten it
+            slot.sent, slot.answered = sent, now
+            self._open.discard(slot)
+            insort(self._answers, now)
+            del self._answers[:-BURST_LIMIT]
+            if sent is not None and now >= sent:
+                trip = now - sent
+                self._fastest = trip if self._fastest is None else min(self._fastest, trip)
+                self._samples += 1
+
+    def throttled(self) -> bool:
+        """A 429 came back. Unless the hourly budget is known to be used up, it was the burst
+        limit: pace by the proven rule from now on. Returns whether that happened now."""
+        with self._lock:
+            now = self._monotonic()
+            known = self._server_reset_at is not None and self._server_reset_at > now
+            if known and self._server_remaining - self._since_observed <= 0:
+                return False
+            switched = not self.proven_only
+            self.proven_only = True
+            return switched
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Learn the hourly budget from ``x-ratelimit-*`` (never from a 429: a burst 429 may
@@ -216,11 +273,24 @@ class Pacer:
                 self._server_reset_at = self._monotonic() + until_reset
                 self._since_observed = 0
 
-    def _next(self, now: float) -> tuple[float, str]:
+    def _burst_bound(self) -> float | None:
+        """The earliest send that keeps every 2 s of the server's counts under the limit, or
+        None while too many requests are in flight to tell."""
+        allowed = BURST_LIMIT - 1 if self.proven_only else BURST_LIMIT
+        unknown = len(self._open)
+        if unknown >= allowed:
+            return None
+        answered = allowed - unknown  # the answer that must be old enough
+        if len(self._answers) < answered:
+            return float("-inf")
+        return self._answers[-answered] + BURST_WINDOW_SECONDS - self.credit
+
+    def _next(self, now: float) -> tuple[float | None, str]:
         """The earliest moment every limit allows one more request, and the binding limit."""
-        candidates = [(now, "no wait")]
-        if len(self._burst) == BURST_REQUESTS:
-            candidates.append((self._burst[0][0] + BURST_WINDOW_SECONDS, "burst limit"))
+        burst = self._burst_bound()
+        if burst is None:
+            return None, "burst limit"
+        candidates = [(now, "no wait"), (burst, "burst limit")]
         while self._hour and self._hour[0] <= now - HOUR_SECONDS:
             self._hour.popleft()
         limit = self.hourly_limit
@@ -437,11 +507,7 @@ class XurrentClient:
 
     def _attempt(self, url: str, params, metrics) -> ApiResponse | _Failure:
         """One attempt: a pacing slot, the exchange, its classification."""
-        if self._cancelled.is_set():
-            raise XurrentApiError("The sync was stopped.", kind="cancelled")
-        slot, wait = self.pacer.acquire()
-        if wait:
-            self._sleep(wait)
+        slot = self._slot()
         started = self._monotonic()
         credentials = self._active
         try:
@@ -452,6 +518,7 @@ class XurrentClient:
                 raise
             metrics.token_failure(error.kind)
             return _Failure(error.kind, str(error), error.status, slot=credentials)
+        sent = self._monotonic()
         try:
             response = self._session.get(
                 url,
@@ -472,8 +539,19 @@ class XurrentClient:
             self._debug(url, kind, started)
             return _Failure(kind, cause, generation=generation, slot=credentials)
         finally:
-            self.pacer.done(slot)
+            self.pacer.done(slot, sent)
         return self._classified(url, response, started, (generation, credentials), metrics)
+
+    def _slot(self) -> Slot:
+        """Wait for a pacing slot (asking again while a whole window is in flight)."""
+        while True:
+            if self._cancelled.is_set():
+                raise XurrentApiError("The sync was stopped.", kind="cancelled")
+            slot, wait = self.pacer.acquire()
+            if wait:
+                self._sleep(wait)
+            if slot is not None:
+                return slot
 
     def _classified(self, url, response, started, used, metrics):
         elapsed = self._monotonic() - started
@@ -486,6 +564,12 @@ class XurrentClient:
                 kind = "malformed_json"
         if response.status_code != 429:
             self.pacer.observe(response.headers)
+        elif self.pacer.throttled():
+            safe_log(
+                "warning",
+                f"GET {url_for_message(url)} was refused for the burst limit (HTTP 429): pacing "
+                "by the slower rule that cannot exceed it for the rest of this sync",
+            )
         metrics.request(kind, elapsed, response.headers)
         self._debug(url, response.status_code, started)
         if kind == "ok":

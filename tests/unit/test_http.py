@@ -24,6 +24,8 @@ from testkit import ACCOUNT, LIMITED_TOKEN, TOKEN, FakeClock, settings_for
 from xurrent_connector import __version__
 from xurrent_connector.errors import RateLimitExhausted, XurrentApiError
 from xurrent_connector.http import (
+    BURST_LIMIT,
+    BURST_MARGIN_SECONDS,
     POLICY,
     STATUS_KINDS,
     USER_AGENT,
@@ -403,8 +405,9 @@ def test_pacer_keeps_a_burst_of_60_under_the_limit_without_a_single_429(sim, mak
     sim.add_request_hook(lambda _sim, _info: send_times.append(clock.now))
     for _ in range(60):
         client.get("/products", {"per_page": 1})
-    assert clock.sleeps == [2.0, 2.0, 2.0]  # before requests 20, 39 and 58
-    assert sends_per_window(send_times, 2.0) == 19
+    # Answers take no time on the fake clock, so no credit: 2 s after the 20th answer back.
+    assert clock.sleeps == [2.0, 2.0]  # before requests 21 and 41
+    assert sends_per_window(send_times, 2.0) == 20
     assert statuses(sim) == {"200": 60}
 
 
@@ -442,6 +445,78 @@ def test_threads_sharing_a_client_never_trip_the_real_burst_limiter(sim):
     assert statuses(sim) == {"200": 45}
     # No 429 and no failure: every wait was the pacer's, at least one per further burst.
     assert len(waits) >= 2 and sum(waits) > 0
+
+
+class SendClockedPacer(Pacer):
+    """An unsafe pacer for contrast: every window closes 2 s after its oldest *send* (a credit
+    as large as the slowest round trip), so a request the server counts late is forgotten."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.slowest = 0.0
+
+    def done(self, slot, sent=None):
+        if sent is not None:
+            self.slowest = max(self.slowest, self._monotonic() - sent)
+        super().done(slot, sent)
+
+    @property
+    def credit(self) -> float:
+        return self.slowest
+
+
+def run_threads_with_a_late_request(sim, pacer_class=None) -> int:
+    """3 threads x 15 requests at 100 ms latency under the real 20 per 2 s (real time, about
+    5 s); the 25th request reaches the limiter 600 ms late, as on a cold connection. Returns
+    the 429s the simulator answered."""
+    sim.configure(burst_limit=20, burst_window_seconds=2.0, latency_ms=100)
+    sim.add_request_hook(lambda _sim, info: time.sleep(0.6) if info["seq"] == 25 else None)
+    client = XurrentClient(settings_for(sim), sleep=time.sleep)
+    if pacer_class is not None:
+        client.pacer = pacer_class(None, time.monotonic, time.time)
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(15):
+                client.get("/organizations", {"per_page": 1})
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        client.close()
+    assert errors == []
+    return settled_stats(sim)["rate_limited"]
+
+
+def test_a_request_counted_late_never_trips_the_real_burst_limiter(sim):
+    """The simulator counts arrivals over a sliding 2 s: the late request stays in the window
+    of the next 20, and the pacer, which counts it until 2 s less the credit after its
+    answer, keeps them out."""
+    assert run_threads_with_a_late_request(sim) == 0
+
+
+def test_a_send_clocked_pacer_trips_the_same_limiter(sim):
+    """The same run with windows counted from the sends meets a 429: the test above can fail."""
+    assert run_threads_with_a_late_request(sim, SendClockedPacer) >= 1
+
+
+def test_a_burst_429_switches_the_client_to_the_proven_rule(sim, make_client, clock, capsys):
+    sim.configure(fault_schedule={2: "429"})
+    client = make_client(settings_for(sim))
+    client.get("/products", {"per_page": 1})  # its answer tells the hourly budget: plenty
+    assert not client.pacer.proven_only
+    client.get("/products", {"per_page": 1})  # a 429 first, then the retry
+    assert client.pacer.proven_only
+    assert statuses(sim) == {"200": 2, "429": 1}
+    output = capsys.readouterr()
+    assert "burst limit (HTTP 429)" in output.out + output.err
 
 
 def test_low_hourly_budget_is_spread_instead_of_hitting_429(sim, make_client, clock):
@@ -593,14 +668,25 @@ def test_without_any_header_the_default_is_used():
 # --- the pacer on its own (fake clock) -----------------------------------------------------------
 
 
-def send(pacer: Pacer, clock: FakeClock) -> float:
+def send(pacer: Pacer, clock: FakeClock, round_trip: float = 0.0) -> float:
     """What the client does around one request: take a slot, wait, send, note the answer."""
     slot, wait = pacer.acquire()
     if wait:
         clock.sleep(wait)
     sent = clock.monotonic()
-    pacer.done(slot)
+    clock.advance(round_trip)
+    pacer.done(slot, sent)
     return sent
+
+
+def send_at_once(pacer: Pacer, clock: FakeClock, count: int, round_trip: float) -> list:
+    """``count`` requests sent together (many threads) and answered ``round_trip`` later."""
+    slots = [pacer.acquire()[0] for _ in range(count)]
+    sent = clock.monotonic()
+    clock.advance(round_trip)
+    for slot in slots:
+        pacer.done(slot, sent)
+    return slots
 
 
 def new_pacer(clock: FakeClock, max_requests_per_hour=None, **options) -> Pacer:
@@ -617,14 +703,97 @@ def observe_budget(pacer: Pacer, clock: FakeClock, remaining: int, reset_in: flo
     )
 
 
-def test_burst_pacing_keeps_19_per_2_seconds(clock):
+def test_burst_pacing_keeps_20_per_2_seconds(clock):
     pacer = new_pacer(clock)
     start = clock.now
     sends = [send(pacer, clock) - start for _ in range(100)]
+    assert sends_per_window(sends, 2.0) == 20
+    assert sends[19] == 0.0 and sends[20] == pytest.approx(2.0)  # the 21st waits for the window
+    # One wait per further group of 20: the rest of each group goes when the window opens.
+    assert clock.sleeps == [pytest.approx(2.0)] * 4
+
+
+def test_a_window_closes_2_s_after_an_answer_less_the_fastest_round_trip_and_margin(clock):
+    pacer = new_pacer(clock)
+    start = clock.now
+    send_at_once(pacer, clock, 20, round_trip=0.3)  # answered at start + 0.3
+    assert pacer.credit == pytest.approx(0.3 - BURST_MARGIN_SECONDS)
+    _slot, wait = pacer.acquire()
+    # The server counted them before start + 0.3 and counts the next after its send plus
+    # (by the assumption) the fastest round trip less the margin.
+    assert clock.now + wait == pytest.approx(start + 0.3 + 2.0 - 0.3 + BURST_MARGIN_SECONDS)
+
+
+def test_the_fastest_round_trip_sets_the_credit(clock):
+    pacer = new_pacer(clock)
+    send_at_once(pacer, clock, 10, round_trip=0.5)
+    send_at_once(pacer, clock, 10, round_trip=0.1)
+    send_at_once(pacer, clock, 10, round_trip=0.9)
+    assert pacer.credit == pytest.approx(0.1 - BURST_MARGIN_SECONDS)
+
+
+def test_no_credit_until_a_window_of_round_trips_was_seen(clock):
+    pacer = new_pacer(clock)
+    send_at_once(pacer, clock, BURST_LIMIT - 1, round_trip=0.3)
+    assert pacer.credit == 0.0
+    send_at_once(pacer, clock, 1, round_trip=0.3)
+    assert pacer.credit == pytest.approx(0.3 - BURST_MARGIN_SECONDS)
+
+
+def test_requests_without_a_known_send_give_no_credit(clock):
+    pacer = new_pacer(clock)
+    for _ in range(40):
+        slot, _wait = pacer.acquire()
+        clock.advance(0.3)
+        pacer.done(slot)  # e.g. the token could not be fetched: never sent
+    assert pacer.credit == 0.0
+
+
+def test_requests_in_flight_count_until_answered(clock):
+    pacer = new_pacer(clock)
+    start = clock.now
+    slots = [pacer.acquire()[0] for _ in range(BURST_LIMIT)]
+    # A whole window in flight: no slot at all, only a short wait before asking again.
+    slot, wait = pacer.acquire()
+    assert slot is None and 0 < wait < 0.5
+    clock.advance(0.4)
+    for slot in slots[1:]:
+        pacer.done(slot, start)
+    # 19 answered at start + 0.4, the first still in flight: it may be counted at any moment,
+    # so the next request goes 2 s after the answers, as if it had been counted with them.
+    next_slot, wait = pacer.acquire()
+    assert next_slot is not None
+    assert clock.now + wait == pytest.approx(start + 0.4 + 2.0)
+
+
+def test_a_burst_429_switches_to_the_proven_rule_for_the_rest_of_the_sync(clock):
+    pacer = new_pacer(clock)
+    observe_budget(pacer, clock, remaining=3000, reset_in=3000)
+    send_at_once(pacer, clock, 20, round_trip=0.3)
+    assert pacer.credit > 0
+    assert pacer.throttled() is True  # plenty of hourly budget left: the burst limit
+    assert pacer.proven_only and pacer.credit == 0.0
+    assert pacer.throttled() is False  # already switched
+    # One under the limit, from the answers: 19 per 2 s after the last 19 answers.
+    start = clock.now
+    sends = [send(pacer, clock) - start for _ in range(60)]
     assert sends_per_window(sends, 2.0) == 19
-    assert sends[18] == 0.0 and sends[19] == pytest.approx(2.0)  # the 20th waits for the window
-    # One wait per further group of 19: the rest of each group goes when the window opens.
-    assert clock.sleeps == [pytest.approx(2.0)] * 5
+    observe_budget(pacer, clock, remaining=3000, reset_in=3000)
+    send_at_once(pacer, clock, 19, round_trip=0.3)
+    assert pacer.proven_only and pacer.credit == 0.0  # for good
+
+
+def test_a_429_with_the_hourly_budget_used_up_keeps_the_fast_rule(clock):
+    pacer = new_pacer(clock)
+    send_at_once(pacer, clock, 20, round_trip=0.3)
+    observe_budget(pacer, clock, remaining=0, reset_in=120)
+    assert pacer.throttled() is False
+    assert not pacer.proven_only and pacer.credit > 0
+
+
+def test_a_429_before_any_budget_is_known_counts_as_a_burst_429(clock):
+    pacer = new_pacer(clock)
+    assert pacer.throttled() is True and pacer.proven_only
 
 
 def test_no_wait_when_requests_are_naturally_slow(clock):
@@ -703,7 +872,7 @@ def test_waits_longer_than_the_maximum_raise_instead_of_sleeping(clock):
 
 
 def test_threads_share_one_pacer_without_exceeding_the_burst(clock):
-    # Time stands still: what counts are the reserved slot times.
+    # Time stands still: what counts are the reserved slot times, each answered at its time.
     pacer = Pacer(None, lambda: 0.0, clock.time)
     lock = threading.Lock()
     reserved = []
@@ -712,7 +881,8 @@ def test_threads_share_one_pacer_without_exceeding_the_burst(clock):
         for _ in range(25):
             slot, _wait = pacer.acquire()
             with lock:
-                reserved.append(slot[0])
+                reserved.append(slot.at)
+            pacer.done(slot, slot.at)
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -720,13 +890,13 @@ def test_threads_share_one_pacer_without_exceeding_the_burst(clock):
     for thread in threads:
         thread.join()
     assert len(reserved) == 100
-    assert sends_per_window(sorted(reserved), 2.0) == 19
+    assert sends_per_window(sorted(reserved), 2.0) == 20
 
 
-def test_burst_window_counts_from_the_response_not_the_send(clock):
+def test_burst_window_counts_from_the_answer_without_credit(clock):
     """A slow first batch must not let the next batch reach the server early."""
     pacer = new_pacer(clock)
-    slots = [pacer.acquire()[0] for _ in range(19)]  # all sent at once ...
+    slots = [pacer.acquire()[0] for _ in range(20)]  # all sent at once ...
     clock.advance(0.5)
     for slot in slots:
         pacer.done(slot)  # ... and answered 0.5 s later
@@ -740,4 +910,4 @@ def test_done_never_moves_a_slot_backwards(clock):
     slot, _wait = pacer.acquire()
     clock.now = 1.0  # a misbehaving clock must not shorten the window
     pacer.done(slot)
-    assert slot[0] == 5.0
+    assert slot.answered == 5.0
