@@ -6,9 +6,8 @@ lower bound no connector can beat, so a ratio to it says how much room is left:
 * request floor: each page carries at most `page_size` rows and every table needs at least
   one request (an empty collection still has to be asked);
 * latency floor: every request waits the added latency once, divided by the number of
-  requests the connector keeps in flight (1 unless it reports otherwise); and the pages of one
-  walk follow one another (each needs the cursor of the one before), so no sync is shorter
-  than its longest table's requests times the latency;
+  requests the connector kept in flight at most (the pages of one walk follow one another,
+  but the connector splits a long walk into ranges read at once);
 * rate-limit floor: the burst limiter (20 per 2 s) allows 10 requests per second sustained.
 """
 
@@ -26,13 +25,9 @@ def request_floor(rows: int, page_size: int = PAGE_SIZE) -> int:
     return max(1, math.ceil(rows / page_size))
 
 
-def latency_floor_seconds(
-    requests: int, latency_ms: float, concurrency: int = 1, longest_walk: int = 0
-) -> float:
-    """Time the added latency alone costs: spread over the connector's concurrency, but never
-    less than the longest walk's requests one after another."""
-    latency = latency_ms / 1000.0
-    return max(requests * latency / max(1, concurrency), longest_walk * latency)
+def latency_floor_seconds(requests: int, latency_ms: float, concurrency: int = 1) -> float:
+    """Time the added latency alone costs, spread over the connector's concurrency."""
+    return requests * latency_ms / 1000.0 / max(1, concurrency)
 
 
 def rate_limit_floor_seconds(requests: int, rate_limited: bool) -> float:
@@ -58,15 +53,13 @@ def table_metrics(
     rate_limited: bool,
     page_size: int = PAGE_SIZE,
     floor: int | None = None,
-    longest_walk: int = 0,
 ) -> dict:
     """Every per-table (or total) figure of the report, from the raw counts.
 
-    `floor` overrides the request floor, for totals (the sum of the tables' floors);
-    `longest_walk` is the most requests one table made (its pages go one after another).
+    `floor` overrides the request floor, for totals (the sum of the tables' floors).
     """
     floor = request_floor(rows, page_size) if floor is None else floor
-    latency_floor = latency_floor_seconds(requests, latency_ms, concurrency, longest_walk)
+    latency_floor = latency_floor_seconds(requests, latency_ms, concurrency)
     rate_floor = rate_limit_floor_seconds(requests, rate_limited)
     binding_floor = max(latency_floor, rate_floor)
     return {

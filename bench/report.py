@@ -7,6 +7,7 @@ from bench.scenario import TABLES
 PHASE_COLUMNS = (
     ("rows", "rows", "{:d}"),
     ("requests", "requests", "{:d}"),
+    ("walks", "walks", "{:d}"),
     ("request_floor", "floor", "{:d}"),
     ("requests_per_floor", "req/floor", "{:.2f}"),
     ("throttled_429", "429s", "{:d}"),
@@ -344,10 +345,10 @@ def comparison_markdown(result: dict) -> list[str]:
         "",
         "runner: through the SDK's local runner (DuckDB); sink: the same sync, threads and"
         " pacing, rows and checkpoints encoded as the SDK would, then counted and dropped."
-        " Rate floor = requests / 10 per s (20 per 2 s); latency floor = the longest table's"
-        " requests x the latency (its pages follow one another), or all requests x the latency"
-        " / 3 tables; wall/floor = wall / the larger floor; tightest 21 = the shortest time in"
-        " which the simulator counted 21 requests (>= 2 s, or the 21st is refused).",
+        " Rate floor = requests / 10 per s (20 per 2 s); latency floor = all requests x the"
+        " latency / the walks the connector keeps in flight at most; wall/floor = wall / the"
+        " larger floor; tightest 21 = the shortest time in which the simulator counted 21"
+        " requests (>= 2 s, or the 21st is refused).",
         "",
     ]
     return lines

@@ -56,10 +56,10 @@ def load_connector(project_dir: str):
 
 
 def reported_concurrency(module) -> int | None:
-    """Streams the connector fetches at the same time: the tables (xurrent_connector/sync.py
-    runs the configured tables as one concurrent group)."""
-    streams = sys.modules.get("xurrent_connector.streams")
-    return len(streams.TABLE_NAMES) if streams is not None else None
+    """Walks the connector keeps in flight at most (xurrent_connector/sync.py: the tables at
+    once, a long walk split in ranges while the response time asks for more)."""
+    sync = sys.modules.get("xurrent_connector.sync")
+    return sync.WALKS_AT_ONCE if sync is not None else None
 
 
 def prepare_sdk_runtime(project_dir: str):

@@ -247,9 +247,11 @@ def requests_by_table(simulator, clock: RequestClock) -> dict:
                 "first": None,
                 "last": None,
                 "server_seconds": 0.0,
+                "walks": 0,
             },
         )
         bucket["requests"] += 1
+        bucket["walks"] += entry["status"] == 200 and "search_after" not in entry["query"]
         bucket["server_seconds"] += entry["duration_ms"] / 1000.0
         status = str(entry["status"])
         bucket["by_status"][status] = bucket["by_status"].get(status, 0) + 1
@@ -373,10 +375,11 @@ def phase_report(
             throttled=counted.get("throttled_429", 0),
             wall_seconds=walls.get(table),
             latency_ms=options.latency_ms,
-            concurrency=1,  # one walk: its pages follow one another
+            concurrency=max(1, counted.get("walks", 0)),  # walks split in ranges run at once
             rate_limited=options.rate_limit,
             page_size=options.page_size,
         )
+        tables[table]["walks"] = counted.get("walks", 0)
         tables[table]["requests_by_status"] = counted.get("by_status", {})
         tables[table]["request_span_seconds"] = counted.get("span_seconds")
         tables[table]["server_seconds"] = counted.get("server_seconds", 0.0)
@@ -394,7 +397,6 @@ def phase_report(
         rate_limited=options.rate_limit,
         page_size=options.page_size,
         floor=table_floor + sum(listing_floor.values()),
-        longest_walk=max(tables[table]["requests"] for table in TABLES),
     )
     total["server_seconds"] = sum(
         bucket["server_seconds"] for bucket in traffic["tables"].values()

@@ -490,31 +490,39 @@ class _Handler(BaseHTTPRequestHandler):
         if config.latency_ms:
             sim._stop_event.wait(config.latency_ms / 1000.0)
         fault = sim._pick_fault(seq)
-        status, rows, page_collection = 0, 0, None
-        try:
-            if fault == "drop":
-                self._drop()
-                return
-            if fault in ("500", "502", "503", "504"):
-                status = int(fault)
-                self._send(status, {"message": ERROR_BODIES[status]})
-                return
-            if fault == "429":
-                status = 429
-                self._send(429, RATE_LIMIT_BODY, _fault_429_headers(config))
-                return
-            if fault == "timeout":
-                sim._stop_event.wait(config.timeout_seconds)
-            status, payload, headers, rows, page_collection = self._serve(method, path, params)
-            self._send(status, payload, headers, fault)
-        finally:
+
+        def record(status: int, rows: int = 0, page_collection: str | None = None):
+            # Logged before the response leaves, so a client that has its answer sees the entry.
             entry = dict(info)
             entry.update(
                 status=status,
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 fault=fault,
+                rows=rows,
             )
             sim._record(entry, rows, page_collection)
+
+        if fault == "drop":
+            record(0)
+            self._drop()
+            return
+        if fault in ("500", "502", "503", "504"):
+            record(int(fault))
+            self._send(int(fault), {"message": ERROR_BODIES[int(fault)]})
+            return
+        if fault == "429":
+            record(429)
+            self._send(429, RATE_LIMIT_BODY, _fault_429_headers(config))
+            return
+        if fault == "timeout":
+            sim._stop_event.wait(config.timeout_seconds)
+        try:
+            status, payload, headers, rows, page_collection = self._serve(method, path, params)
+        except BaseException:
+            record(0)
+            raise
+        record(status, rows, page_collection)
+        self._send(status, payload, headers, fault)
 
     def _serve(self, method, path, params):
         """Rate limits, auth, account, scope and routing; returns the response parts."""

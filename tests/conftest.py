@@ -61,6 +61,24 @@ def sdk_logging():
 
 
 @pytest.fixture
+def one_walk_per_stream(monkeypatch):
+    """Walks never split, whatever the response times: for tests of one walk's mechanics
+    (resume points, cursor restarts) that count its requests."""
+    import xurrent_connector.sync
+
+    monkeypatch.setattr(xurrent_connector.sync, "WALKS_AT_ONCE", 1)
+
+
+@pytest.fixture
+def split_eagerly(monkeypatch):
+    """Walks split whenever at least ``SPLIT_MIN_PAGES`` pages are left, as at high response
+    times (on loopback a page takes a millisecond, and one walk keeps the rate busy)."""
+    import xurrent_connector.sync
+
+    monkeypatch.setattr(xurrent_connector.sync, "WALKS_PER_RATE_SECOND", 1e9)
+
+
+@pytest.fixture
 def make_sim():
     """Factory for started simulators (tiny, no rate limits, no latency, the kit's token and
     OAuth client, a limited token, and backup credentials of another user); all are stopped

@@ -2,9 +2,9 @@
 
 The HTTP client counts each attempt of a stream's requests on that stream's ``StreamMetrics``
 (requests, retries, 429s, failed attempts by kind, response times, the rate-limit budget
-reported); the sync counts rows and pages as it writes them. Each counter has one writer (the
-stream's fetch thread or the main thread), so no lock is needed, and no figure is a difference
-of shared totals: streams fetched at the same time are never credited with each other's work.
+reported), from the threads of the stream's walks, under a lock; the sync counts rows and pages
+as it writes them, on the main thread. No figure is a difference of shared totals: streams
+fetched at the same time are never credited with each other's work.
 
 Why a table and not only log lines: Fivetran keeps logs for a short time and nobody alerts on
 them, while ``sync_health`` can be queried, trended and alerted on in the warehouse (the dbt
@@ -14,6 +14,7 @@ the API's flow control, waited out on their own budget, reported as ``throttled_
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from datetime import datetime
@@ -109,12 +110,17 @@ class StreamMetrics:
         self.error: str | None = None
         self.cursor_reached: str | None = None
         self.finished_at: datetime | None = None
+        self._lock = threading.Lock()
 
-    # --- what the HTTP client reports (the stream's fetch thread) --------------------------------
+    # --- what the HTTP client reports (the threads of the stream's walks) ------------------------
 
     def request(self, kind: str, seconds: float | None = None, headers=None) -> None:
         """One attempt at the API: ``kind`` is the policy kind ("ok" on success); ``seconds``
         and ``headers`` when an answer arrived."""
+        with self._lock:
+            self._request(kind, seconds, headers)
+
+    def _request(self, kind: str, seconds: float | None, headers) -> None:
         self.requests += 1
         if kind != "ok":
             self.errors_by_kind[kind] += 1
@@ -129,10 +135,12 @@ class StreamMetrics:
 
     def token_failure(self, kind: str) -> None:
         """The OAuth token endpoint failed or refused before an API request could be sent."""
-        self.errors_by_kind[kind] += 1
+        with self._lock:
+            self.errors_by_kind[kind] += 1
 
     def retry(self) -> None:
-        self.retries += 1
+        with self._lock:
+            self.retries += 1
 
     @property
     def throttled_429(self) -> int:

@@ -1,24 +1,34 @@
 """The sync state and every decision taken from it, as pure functions.
 
-The state holds, per stream, a cursor and the walk in progress; nothing else::
+The state holds, per stream, a cursor and the walks in progress; nothing else::
 
     {"version": 2,
      "streams": {
        "products": {
-         "cursor": "2024-05-01T10:00:00Z",         # completed: the next sync reads from here
-         "walk": null | {                           # a sync of this stream in progress
+         "cursor": "2024-05-01T10:00:00Z",         # the next sync reads from here
+         "walks": [{                                # this stream's sync in progress, if any
            "query": {"op": ">=", "at": "2024-05-01T09:55:00Z"},   # what this walk asks for
            "next_page": {"search_after": "..."},    # the cursor of the last page's next link
-           "position": "2024-05-01T11:00:00Z",      # cursor field of the last row consumed
+           "position": "2024-05-01T10:00:00Z",      # cursor field of the last row consumed
            "last_id": 5123,                         # id of that row
-           "throttled": true}}}}                    # a page carried X-Pagination-Throttled
+           "throttled": true,                       # a page carried X-Pagination-Throttled
+           "end": "2024-05-01T10:30:00Z"}]}}}       # where its range ends, if not at the top
 
 Fields that are not set are left out. A walk is one chain of pages sorted by
 ``<cursor field>,id`` with one of three filters: ``{"op": ">=", "at": T}`` (``at`` null: no
-filter, the ``all`` window), ``{"op": ">", "at": T}``, or
+lower bound, the ``all`` window), ``{"op": ">", "at": T}``, or
 ``{"op": "=", "at": T, "after_id": N}``, which splits one second holding more rows than the
 server lets a walk return. Since walks are sorted ascending, the last consumed row's timestamp
 is a safe inclusive restart point: everything before it has been written.
+
+A stream starts with one walk. A long walk is split in two (``split``) so that its two ranges
+are read at once: one round trip per page would otherwise bound the sync, far below the rate
+limit once responses take 100 ms or more. The lower half keeps its query and page cursor and
+gets an ``end``: rows from that moment on are left to the upper half, a new walk, and the lower
+half is done at its first row past the end. So a split asks the API nothing new and re-reads
+nothing. The walks of a stream cover adjacent ranges, in order. As walks finish, the cursor
+moves to the latest row they read; a sync starts from it only once no walk is left (until
+then, the walks are resumed).
 
 The state never grows with the data and holds nothing the connector can rebuild: the request of
 the next page is the stream's own parameters plus ``next_page``. An invalid state is refused
@@ -28,7 +38,7 @@ changed between an old cursor and that window); an empty state ``{}`` is a first
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
@@ -42,6 +52,8 @@ OPERATORS = (">=", ">", "=")
 #: far below a mistyped year. Every saved timestamp is one the API stamped, so none can be
 #: later; syncing from such a state would silently skip every change.
 MAX_CLOCK_SKEW = timedelta(days=1)
+#: No walk is split closer than this to the sync's start (see ``split``).
+SPLIT_CLOCK_MARGIN = timedelta(hours=1)
 
 
 def parse_utc(text: str) -> datetime:
@@ -58,16 +70,16 @@ class Query:
     at: str | None
     after_id: int | None = None
 
-    def params(self, field: str) -> dict[str, str]:
+    def params(self, cursor_field: str) -> dict[str, str]:
         """Filter parameters in UTC ``Z`` form (requests URL-encodes them)."""
         if self.op == "=":
-            return {field: self.at, "id": f">{self.after_id}"}
-        return {} if self.at is None else {field: f"{self.op}{self.at}"}
+            return {cursor_field: self.at, "id": f">{self.after_id}"}
+        return {} if self.at is None else {cursor_field: f"{self.op}{self.at}"}
 
-    def describe(self, field: str) -> str:
+    def describe(self, cursor_field: str) -> str:
         if self.op == "=":
-            return f"{field} = {self.at} and id > {self.after_id}"
-        return "all rows" if self.at is None else f"{field} {self.op} {self.at}"
+            return f"{cursor_field} = {self.at} and id > {self.after_id}"
+        return "all rows" if self.at is None else f"{cursor_field} {self.op} {self.at}"
 
     def to_json(self) -> dict:
         data: dict[str, Any] = {"op": self.op, "at": self.at}
@@ -85,6 +97,10 @@ class Walk:
     position: str | None = None
     last_id: int | None = None
     throttled: bool = False
+    end: str | None = None  # rows from here on belong to the stream's next walk
+    #: Where the API last refused this walk's page cursor (not saved: it guards one sync
+    #: against restarting at the same second forever).
+    refused_at: str | None = field(default=None, compare=False)
 
     def to_json(self) -> dict:
         """Only what is set: the SDK logs and stores the whole state at every checkpoint."""
@@ -94,19 +110,26 @@ class Walk:
             "position": self.position,
             "last_id": self.last_id,
             "throttled": self.throttled or None,
+            "end": self.end,
         }
         return {key: value for key, value in data.items() if value is not None}
 
 
 @dataclass(frozen=True)
 class StreamState:
-    """``cursor``: the completed high-water mark; ``walk``: the sync in progress, if any."""
+    """``cursor``: where the next sync starts; ``walks``: the sync in progress, in range order."""
 
     cursor: str | None = None
-    walk: Walk | None = None
+    walks: tuple[Walk, ...] = ()
 
     def to_json(self) -> dict:
-        return {"cursor": self.cursor, "walk": None if self.walk is None else self.walk.to_json()}
+        return {"cursor": self.cursor, "walks": [walk.to_json() for walk in self.walks]}
+
+    @property
+    def reached(self) -> str | None:
+        """Where the stream's rows are complete up to: the lowest walk's last row, else the
+        cursor."""
+        return (self.walks[0].position if self.walks else None) or self.cursor
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,8 @@ class PageSummary:
     position: str | None
     last_id: int | None
     throttled: bool
+    first_position: str | None = None  # the cursor field of the page's first row
+    reached_end: bool = False  # rows past the walk's end were left out: it is done
 
 
 # --- loading and dumping -------------------------------------------------------------------------
@@ -188,18 +213,22 @@ def migrate_version_1(raw: Mapping) -> tuple[dict, dict]:
             streams[name], origins[name] = _migrate_entry(entry), f"{key}.{name}"
     if "projects" in streams and raw.get("lifecycle") is None:
         for name in ("archive", "trash"):
-            streams[name] = {"cursor": None, "walk": {"query": {"op": ">=", "at": None}}}
+            streams[name] = {"cursor": None, "walks": [{"query": {"op": ">=", "at": None}}]}
             origins[name] = f"streams.{name}"
     return streams, origins
 
 
 def _migrate_entry(entry: Any) -> Any:
-    if not isinstance(entry, Mapping) or not isinstance(entry.get("walk"), Mapping):
+    """A version-1 entry: one ``walk`` (or null) with a whole ``next_link``."""
+    if not isinstance(entry, Mapping):
         return entry
-    walk = dict(entry["walk"])
-    link = walk.pop("next_link", None)
-    walk["next_page"] = None if link is None else cursor_params(link)
-    return {**entry, "walk": walk}
+    walk = entry.get("walk")
+    if isinstance(walk, Mapping):
+        walk = dict(walk)
+        link = walk.pop("next_link", None)
+        walk["next_page"] = None if link is None else cursor_params(link)
+    rest = {key: value for key, value in entry.items() if key != "walk"}
+    return {**rest, "walks": [] if walk is None else [walk]}
 
 
 #: Parameters the walker sets itself; every other parameter of a next link is its cursor.
@@ -254,10 +283,21 @@ def _load_stream(entry: Any, where: str) -> StreamState:
     if not isinstance(entry, Mapping):
         raise _problem(where, "is not an object")
     cursor = _timestamp(entry.get("cursor"), f"{where}.cursor")
-    data = entry.get("walk")
-    if data is None:
-        return StreamState(cursor)
-    where = f"{where}.walk"
+    walks = entry.get("walks", [])
+    if not isinstance(walks, list):
+        raise _problem(f"{where}.walks", "is not a list")
+    loaded = tuple(_load_walk(data, f"{where}.walks[{i}]") for i, data in enumerate(walks))
+    for lower, upper in zip(loaded, loaded[1:]):
+        if lower.end is None or _earlier(upper.query.at, lower.end):
+            raise _problem(f"{where}.walks", "holds ranges that overlap or are out of order")
+    return StreamState(cursor, loaded)
+
+
+def _earlier(left: str | None, right: str) -> bool:
+    return left is None or parse_utc(left) < parse_utc(right)
+
+
+def _load_walk(data: Any, where: str) -> Walk:
     if not isinstance(data, Mapping):
         raise _problem(where, "is not an object")
     query = data.get("query")
@@ -270,30 +310,33 @@ def _load_stream(entry: Any, where: str) -> StreamState:
     after_id = (
         _integer(query.get("after_id"), f"{where}.query.after_id", False) if op == "=" else None
     )
+    end = _timestamp(data.get("end"), f"{where}.end")
+    if end is not None and not _earlier(at, end):
+        raise _problem(f"{where}.end", "is not after the walk's start")
     throttled = data.get("throttled", False)
     if not isinstance(throttled, bool):
         raise _problem(f"{where}.throttled", "is not a boolean")
-    walk = Walk(
+    return Walk(
         Query(op, at, after_id),
         _next_page(data.get("next_page"), f"{where}.next_page"),
         _timestamp(data.get("position"), f"{where}.position"),
         _integer(data.get("last_id"), f"{where}.last_id"),
         throttled,
+        end,
     )
-    return StreamState(cursor, walk)
 
 
 def _refuse_future(state: StreamState, where: str, now: datetime) -> None:
     candidates = [("cursor", state.cursor)]
-    if state.walk is not None:
+    for i, walk in enumerate(state.walks):
         candidates += [
-            ("walk.query.at", state.walk.query.at),
-            ("walk.position", state.walk.position),
+            (f"walks[{i}].query.at", walk.query.at),
+            (f"walks[{i}].position", walk.position),
         ]
-    for field, value in candidates:
+    for name, value in candidates:
         if value is not None and parse_utc(value) > now + MAX_CLOCK_SKEW:
             raise StateError(
-                f"Saved state field '{where}.{field}' is {value}, later than now "
+                f"Saved state field '{where}.{name}' is {value}, later than now "
                 f"({format_utc(now.replace(microsecond=0))}); no row can have been updated in "
                 f"the future, so the state was edited or corrupted, and syncing from it would "
                 f"skip every change. {RESET_HINT}"
@@ -330,14 +373,14 @@ def plan(
     progress: continue it in either mode), ``incremental`` (cursor minus lookback), ``initial``
     (first sync) or ``full`` (incremental sync off: re-read the initial window)."""
     state = state or StreamState()
-    if state.walk is not None:
+    if state.walks:
         return state, "resume"
     if incremental and state.cursor is not None:
         start, mode = incremental_start(state.cursor, lookback_minutes), "incremental"
     else:
         start = initial_window_start(now, initial_sync_days)
         mode = "initial" if state.cursor is None else "full"
-    return replace(state, walk=Walk(Query(">=", start))), mode
+    return replace(state, walks=(Walk(Query(">=", start)),)), mode
 
 
 # --- advancing ----------------------------------------------------------------------------------
@@ -350,16 +393,17 @@ def _later(left: str | None, right: str | None) -> str | None:
     return left if parse_utc(left) >= parse_utc(right) else right
 
 
-def successor(walk: Walk) -> Query | None:
-    """The walk that must follow a finished one, or None when the stream is complete.
+def successor(walk: Walk) -> Walk | None:
+    """The walk that must follow a finished one, or None when its range is complete.
 
     Not truncated: done, except that a second split by id continues strictly after the second.
     Truncated (``X-Pagination-Throttled``): continue inclusively from the last row; if the walk
-    made no progress in time (every row shares its start second), walk that second by id.
+    made no progress in time (every row shares its start second), walk that second by id. The
+    range's end stays.
     """
     query = walk.query
     if not walk.throttled:
-        return Query(">", query.at) if query.op == "=" else None
+        return Walk(Query(">", query.at), end=walk.end) if query.op == "=" else None
     if walk.position is None or walk.last_id is None:
         raise XurrentApiError(
             f"The API marked a walk ({query.to_json()}) as truncated (X-Pagination-Throttled) "
@@ -367,33 +411,63 @@ def successor(walk: Walk) -> Query | None:
         )
     no_progress = query.at is not None and parse_utc(walk.position) == parse_utc(query.at)
     if query.op == "=" or (query.op == ">=" and no_progress):
-        return Query("=", query.at, after_id=walk.last_id)
-    return Query(">=", walk.position)
+        return Walk(Query("=", query.at, after_id=walk.last_id), end=walk.end)
+    return Walk(Query(">=", walk.position), end=walk.end)
 
 
-def completed_cursor(previous: str | None, walk: Walk) -> str | None:
-    """High-water mark after a stream's last walk: the last row's timestamp (or the walk's
-    lower bound when it returned nothing), never earlier than the previous cursor."""
-    return _later(previous, walk.position if walk.position is not None else walk.query.at)
-
-
-def after_page(state: StreamState, page: PageSummary) -> StreamState:
-    """The stream state to checkpoint once a page's rows are written. When the page ends its
-    walk, the next walk (or the completed cursor) is decided here, so a checkpoint never points
-    at a finished walk."""
-    walk = state.walk
+def after_page(
+    state: StreamState, walk: Walk, fetched: Walk, page: PageSummary
+) -> tuple[StreamState, tuple[Walk, ...]]:
+    """The stream state to checkpoint once a page's rows are written, and the walks that take
+    the place of ``walk`` (which fetched it as ``fetched``, the same walk or a restarted one):
+    itself for the next page, its successor, or none (also once a row past its ``end`` came).
+    When a walk ends, the cursor moves to its last row (or its start when it read nothing),
+    never back."""
     if page.row_count:
-        walk = replace(walk, position=page.position, last_id=page.last_id)
-    walk = replace(walk, next_page=page.next_page, throttled=walk.throttled or page.throttled)
-    if page.next_page is not None:
-        return replace(state, walk=walk)
-    following = successor(walk)
+        fetched = replace(fetched, position=page.position, last_id=page.last_id)
+    fetched = replace(
+        fetched, next_page=page.next_page, throttled=fetched.throttled or page.throttled
+    )
+    cursor = state.cursor
+    following = None if page.reached_end else fetched if page.next_page else successor(fetched)
     if following is None:
-        return StreamState(completed_cursor(state.cursor, walk))
-    return replace(state, walk=Walk(following))
+        cursor = _later(cursor, fetched.position or fetched.query.at)
+    new = () if following is None else (following,)
+    return StreamState(cursor, _replaced(state.walks, walk, new)), new
 
 
-def restart_after_refused_cursor(walk: Walk, refused_here_before: bool) -> Walk:
+def _replaced(walks: tuple[Walk, ...], old: Walk, new: tuple[Walk, ...]) -> tuple[Walk, ...]:
+    index = walks.index(old)
+    return walks[:index] + new + walks[index + 1 :]
+
+
+def split(
+    state: StreamState, walk: Walk, page_start: str | None, now: datetime, min_pages: int
+) -> tuple[StreamState, tuple[Walk, Walk]] | None:
+    """Split ``walk`` (its last page just read, more to come) at the middle of what it has
+    left, if at its pace it has at least ``min_pages`` pages left; None otherwise.
+
+    What is left runs from the last row to the walk's end; for the topmost walk, to an hour
+    before the sync started (``now``), so that rows written during the sync fall in the topmost
+    walk even when this machine's clock runs ahead of the API's. The lower half is the same
+    walk, ending at the middle; the upper half starts there. The pace is the time the page's
+    rows spanned.
+    """
+    if walk.next_page is None or None in (walk.position, page_start):
+        return None
+    position = parse_utc(walk.position)
+    end = parse_utc(walk.end) if walk.end is not None else now - SPLIT_CLOCK_MARGIN
+    page_span = (position - parse_utc(page_start)).total_seconds()
+    left = (end - position).total_seconds()
+    middle = (position + timedelta(seconds=left / 2)).replace(microsecond=0)
+    if page_span <= 0 or left < min_pages * page_span or middle <= position:
+        return None
+    lower = replace(walk, end=format_utc(middle))
+    upper = Walk(Query(">=", format_utc(middle)), end=walk.end)
+    return replace(state, walks=_replaced(state.walks, walk, (lower, upper))), (lower, upper)
+
+
+def restart_after_refused_cursor(walk: Walk) -> Walk:
     """A new walk when the API refuses the saved page cursor (an expired ``search_after``).
 
     Restarting inclusively at the last position re-reads that second (harmless: upserts are
@@ -401,10 +475,13 @@ def restart_after_refused_cursor(walk: Walk, refused_here_before: bool) -> Walk:
     rows than a page and an inclusive restart would loop: continue exactly by id instead.
     """
     query = walk.query
+    refused_here_before = walk.refused_at is not None and walk.refused_at == walk.position
     if walk.position is None:
-        return Walk(query)
-    if query.op == "=":
-        return Walk(Query("=", query.at, after_id=walk.last_id))
-    if refused_here_before and walk.last_id is not None:
-        return Walk(Query("=", walk.position, after_id=walk.last_id))
-    return Walk(Query(">=", walk.position))
+        restarted = query
+    elif query.op == "=":
+        restarted = Query("=", query.at, after_id=walk.last_id)
+    elif refused_here_before and walk.last_id is not None:
+        restarted = Query("=", walk.position, after_id=walk.last_id)
+    else:
+        restarted = Query(">=", walk.position)
+    return Walk(restarted, end=walk.end, refused_at=walk.position)

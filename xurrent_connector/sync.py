@@ -8,43 +8,58 @@ decides both). A run that dies anywhere resumes from the last page it committed,
 
 Streams run in groups: the three tables at once, then the archive, then the trash (a project
 archived after the tables read it is then deleted in the same sync; one moved from the archive
-to the trash ends trashed). Within a group each stream is fetched on its own worker thread one
-page ahead, while this thread writes pages in the order they arrive: a sync costs about the
-larger of waiting for the API and writing rows, not their sum. All threads share the client and
-so its one pacer. If a stream fails, the pages other streams already fetched are still written,
-every unfinished stream gets a ``failed`` health row, and the error propagates.
+to the trash ends trashed). Within a group every walk fetches on a worker thread, one page
+ahead, while this thread decides what comes next, writes pages in the order they arrive and
+checkpoints: a sync costs about the larger of waiting for the API and writing rows, not their
+sum. A walk waits a round trip per page, so at 100 ms or more one walk cannot use the burst
+rate (10 requests a second); while fewer walks are in flight than the rate times the response
+time needs, a long walk is split in two (state.py). All threads share the client and so its
+one pacer. If a walk fails, the pages that arrived with the failure are still written, every
+unfinished stream gets a ``failed`` health row, and the error propagates.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
 
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations
 
 from .errors import RateLimitExhausted, RecordFormatError, XurrentApiError
+from .http import BURST_LIMIT, BURST_WINDOW_SECONDS
 from .metrics import FAILED, HEALTH_TABLE, RATE_LIMITED, SUCCEEDED, StreamMetrics, log_summary
 from .redact import redact
 from .state import (
     PageSummary,
-    StreamState,
+    Walk,
     after_page,
     cursor_params,
     dump_state,
     load_state,
     plan,
     restart_after_refused_cursor,
+    split,
 )
 from .streams import BINS, STREAMS, TABLES, UTC, Stream, TableStream, to_utc_text
 
 THROTTLED_HEADER = "X-Pagination-Throttled"
+#: The most walks in flight at once: enough for the burst rate up to 400 ms a page.
+WALKS_AT_ONCE = 6
+#: Walks in flight per request a second the burst limit allows, per second a page takes: the
+#: margin covers the time between a page's arrival and its successor's send.
+WALKS_PER_RATE_SECOND = 1.5 * BURST_LIMIT / BURST_WINDOW_SECONDS
+#: A walk is split only when, at the pace of its last page, this many pages are left.
+SPLIT_MIN_PAGES = 4
+RESPONSE_SAMPLES = 10
 
 
 def utc_now() -> datetime:
@@ -53,11 +68,11 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Page:
-    """One fetched page and the stream state once its records are written."""
+    """One fetched page and the walk that fetched it (restarted, if its cursor was refused)."""
 
+    walk: Walk
     records: list
-    state: StreamState
-    position: str | None
+    summary: PageSummary
 
 
 def run_sync(
@@ -95,7 +110,7 @@ def run_sync(
 class Sync:
     """One sync: the stream states every checkpoint serialises whole, and their metrics."""
 
-    def __init__(self, settings, client, op, states: dict[str, StreamState], now):
+    def __init__(self, settings, client, op, states: dict, now):
         self.settings, self.client, self.op = settings, client, op
         self.states, self.now = states, now
         self.id = str(uuid.uuid4())  # two syncs can start in the same second
@@ -166,45 +181,94 @@ class Sync:
         )
 
     def run(self, streams: list[Stream]) -> None:
-        """Walk a group of streams concurrently; write each page, then checkpoint."""
-        walks = {stream.name: self.start(stream) for stream in streams}
-        if len(walks) > 1:
-            log.info(f"Fetching {len(walks)} streams at once, one page ahead each")
-        by_name = {stream.name: stream for stream in streams}
-        for name, page in fetched_ahead(walks, self.client.cancel):
-            if page is not None:
-                self.write(by_name[name], page)
+        """Walk a group of streams concurrently; write each page, then checkpoint.
 
-    def start(self, stream: Stream) -> Iterator[Page]:
+        Every decision about walks (continue, follow, split) is taken here, on this thread, as
+        a page arrives; its successors are sent for before its rows are written. A failed
+        fetch is raised after the pages that arrived with it are written, and
+        ``client.cancel`` ends every other walk's waits and requests.
+        """
+        pool = ThreadPoolExecutor(
+            max_workers=WALKS_AT_ONCE + len(streams), thread_name_prefix="xurrent-walk"
+        )
+        pending: dict[Future, tuple[Stream, Walk]] = {}
+
+        def send(stream: Stream, walk: Walk) -> None:
+            pending[pool.submit(self.fetch, stream, walk)] = (stream, walk)
+
+        if len(streams) > 1:
+            log.info(f"Fetching {len(streams)} streams at once, one page ahead each")
+        try:
+            for stream in streams:
+                self.start(stream)
+                for walk in self.states[stream.name].walks:
+                    send(stream, walk)
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in sorted(done, key=lambda future: future.exception() is not None):
+                    stream, walk = pending.pop(future)
+                    page = future.result()
+                    for following in self.receive(stream, walk, page, in_flight=len(pending)):
+                        send(stream, following)
+                    self.write(stream, page)
+        except BaseException:
+            self.client.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def start(self, stream: Stream) -> None:
         metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
         state = self.states[stream.name]
-        plan_text = state.walk.query.describe(stream.cursor_field)
-        metrics.started(self.modes[stream.name], plan_text, state.cursor)
-        return self.walk(stream, state, metrics)
+        plans = " and ".join(walk.query.describe(stream.cursor_field) for walk in state.walks)
+        metrics.started(self.modes[stream.name], plans, state.cursor)
 
-    def walk(self, stream: Stream, state: StreamState, metrics: StreamMetrics) -> Iterator[Page]:
-        """The pages of ``stream`` until it has no walk left (runs on a worker thread)."""
-        refused_at = None
-        while state.walk is not None:
-            walk = state.walk
+    def fetch(self, stream: Stream, walk: Walk) -> Page:
+        """The next page of ``walk`` (runs on a worker thread)."""
+        metrics = self.metrics[stream.name]
+        while True:
             try:
                 response = self.client.get(stream.path, self.params(stream, walk), metrics)
             except XurrentApiError as error:
-                state, refused_at = self.recover(stream, state, error, refused_at, metrics)
+                walk = self.recover(stream, walk, error, metrics)
                 continue
-            summary, records = summarise(stream, response)
-            state = after_page(state, summary)
-            if summary.next_page is None and state.walk is not None:
-                reason = (
-                    "the server capped the walk" if walk.throttled or summary.throttled else ""
-                )
-                metrics.continued(
-                    reason or f"finished {walk.query.describe(stream.cursor_field)}",
-                    state.walk.query.describe(stream.cursor_field),
-                )
-            yield Page(records, state, summary.position)
+            summary, records = summarise(stream, response, walk.end)
+            return Page(walk, records, summary)
 
-    def recover(self, stream, state, error, refused_at, metrics) -> tuple[StreamState, Any]:
+    def receive(self, stream: Stream, walk: Walk, page: Page, in_flight: int) -> tuple:
+        """Advance the stream's state past ``page`` of ``walk``; returns the walks to fetch
+        next: its own next page, its successor, or the two halves of a split."""
+        state, following = after_page(self.states[stream.name], walk, page.walk, page.summary)
+        describe = stream.cursor_field
+        if following and page.summary.next_page is None:
+            capped = page.walk.throttled or page.summary.throttled
+            reason = "the server capped the walk" if capped else ""
+            self.metrics[stream.name].continued(
+                reason or f"finished {page.walk.query.describe(describe)}",
+                following[0].query.describe(describe),
+            )
+        elif following and in_flight + 1 < self.walks_wanted(stream):
+            halves = split(
+                state, following[0], page.summary.first_position, self.started_at, SPLIT_MIN_PAGES
+            )
+            if halves is not None:
+                state, following = halves
+                log.debug(
+                    f"{stream.name}: reading {following[0].query.describe(describe)} and "
+                    f"{following[1].query.describe(describe)} at once"
+                )
+        self.states[stream.name] = state
+        return following
+
+    def walks_wanted(self, stream: Stream) -> int:
+        """How many walks in flight keep the burst rate busy at ``stream``'s response time
+        (the median of its last requests)."""
+        recent = self.metrics[stream.name].response_seconds[-RESPONSE_SAMPLES:]
+        if not recent:
+            return 1
+        return min(WALKS_AT_ONCE, math.ceil(WALKS_PER_RATE_SECOND * statistics.median(recent)))
+
+    def recover(self, stream, walk: Walk, error, metrics) -> Walk:
         """Go past a 400 that is not the end of the walk: fields this server does not know
         (left out for the rest of the sync, their columns stay NULL), or a refused page cursor
         (restart at the last position). Any other failure is raised."""
@@ -220,14 +284,13 @@ class Sync:
                 f"{', '.join(sorted(unknown))}; they are left out for this sync and their "
                 "columns stay empty"
             )
-            return state, refused_at
-        walk = state.walk
+            return walk
         if walk.next_page is None:
             raise error
-        restarted = restart_after_refused_cursor(walk, walk.position == refused_at)
+        restarted = restart_after_refused_cursor(walk)
         plan_text = restarted.query.describe(stream.cursor_field)
         metrics.continued("the API refused the page cursor (HTTP 400)", plan_text)
-        return replace(state, walk=restarted), walk.position
+        return restarted
 
     def params(self, stream: Stream, walk) -> dict:
         """The query of a walk's next page: the stream's own parameters, the walk's filter and
@@ -240,57 +303,76 @@ class Sync:
         return params
 
     def write(self, stream: Stream, page: Page) -> None:
-        """Write one page, advance the stream's state and commit both with a checkpoint (with
-        the stream's ``sync_health`` row when this page completes it)."""
+        """Write one page and commit it with the stream's state (and its ``sync_health`` row
+        when no walk of the stream is left)."""
         deleted = 0
         for record in page.records:
             deleted += stream.apply(record, self.op, self.settings.account_id)
-        self.states[stream.name] = page.state
         upserted = len(page.records) if isinstance(stream, TableStream) else 0
-        self.metrics[stream.name].page(len(page.records), upserted, deleted, page.position)
-        if page.state.walk is None:
-            self.finish(stream, SUCCEEDED)
-        else:
+        metrics = self.metrics[stream.name]
+        metrics.page(len(page.records), upserted, deleted, page.summary.position)
+        if self.states[stream.name].walks:
             self.op.checkpoint(dump_state(self.states))
+        else:
+            self.finish(stream, SUCCEEDED)
 
     def finish(self, stream: Stream, status: str, error=None, audit: bool = True) -> None:
         """Close a stream's figures and commit its ``sync_health`` row (``audit=False``: no
         request to learn the API user, the budget is used up)."""
-        state = self.states[stream.name]
-        reached = state.cursor if state.walk is None else state.walk.position or state.cursor
         metrics = self.metrics[stream.name]
-        metrics.finish(status, reached, error)
+        metrics.finish(status, self.states[stream.name].reached, error)
         context = self.audit(ask=audit)
         self.op.upsert(HEALTH_TABLE, metrics.health_row(self.id, self.started_at, context))
         self.op.checkpoint(dump_state(self.states))
 
 
-def summarise(stream: Stream, response) -> tuple[PageSummary, list]:
-    """What a page means for the state: its position, last id, cursor and throttle flag."""
+def summarise(stream: Stream, response, end: str | None = None) -> tuple[PageSummary, list]:
+    """What a page means for the state: its first and last row's position, last id, next page
+    cursor and throttle flag. Rows at or past ``end`` are left out: the stream's next walk
+    reads them, and this walk is done."""
     records = response.data
-    where = stream.path
     if not isinstance(records, list):
         raise XurrentApiError(
-            f"Expected a JSON array of records from {where}, got {type(records).__name__}.",
+            f"Expected a JSON array of records from {stream.path}, got "
+            f"{type(records).__name__}.",
             response.status,
             "unexpected_response",
         )
-    position = last_id = None
-    if records:
-        try:
-            position = to_utc_text(records[-1][stream.cursor_field])
-            last_id = int(records[-1]["id"])
-        except (KeyError, TypeError, ValueError, RecordFormatError):
-            raise XurrentApiError(
-                f"A record from {where} lacks a valid id or {stream.cursor_field}.",
-                response.status,
-                "unexpected_response",
-            ) from None
+
+    def at(index: int) -> str | None:
+        return moment(stream, records[index], response.status) if records else None
+
+    reached_end = end is not None and bool(records) and at(-1) >= end
+    if reached_end:  # sorted ascending: keep the rows before the first one past the end
+        records = records[: next(i for i in range(len(records)) if at(i) >= end)]
     throttled = str(response.headers.get(THROTTLED_HEADER, "")).strip().lower() == "true"
-    return (
-        PageSummary(len(records), next_page(stream, response.links), position, last_id, throttled),
-        records,
+    summary = PageSummary(
+        row_count=len(records),
+        next_page=None if reached_end else next_page(stream, response.links),
+        position=at(-1),
+        last_id=int(records[-1]["id"]) if records else None,
+        throttled=throttled,
+        first_position=at(0),
+        reached_end=reached_end,
     )
+    return summary, records
+
+
+def moment(stream: Stream, record: Any, status: int) -> str:
+    """A record's cursor field as canonical UTC text (which sorts as time does); its id is
+    checked too, since the state keeps the last one."""
+    try:
+        int(record["id"])
+        text = to_utc_text(record[stream.cursor_field])
+        if text is None:
+            raise ValueError
+        return text
+    except (KeyError, TypeError, ValueError, RecordFormatError):
+        raise XurrentApiError(
+            f"A record from {stream.path} lacks a valid id or {stream.cursor_field}.",
+            status,
+            "unexpected_response",
+        ) from None
 
 
 def unknown_fields(detail: str) -> set[str]:
@@ -317,31 +399,3 @@ def next_page(stream: Stream, links: Mapping[str, str]) -> dict | None:
             kind="unexpected_response",
         )
     return cursor
-
-
-def fetched_ahead(
-    walks: dict[str, Iterator[Page]], stop: Callable[[], None]
-) -> Iterator[tuple[str, Page | None]]:
-    """``(name, page)`` from several walks, each run on its own thread one page ahead, in the
-    order pages arrive; ``(name, None)`` when a walk ends.
-
-    A walk's error is raised after the pages already fetched by the others (they are written,
-    not wasted); then ``stop`` ends every other walk's waits and requests.
-    """
-    pool = ThreadPoolExecutor(max_workers=max(1, len(walks)), thread_name_prefix="xurrent-walk")
-    pending = {pool.submit(next, walk, None): name for name, walk in walks.items()}
-    try:
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            # Pages before errors: a failure never throws away a page fetched next to it.
-            for future in sorted(done, key=lambda future: future.exception() is not None):
-                name = pending.pop(future)
-                page = future.result()
-                if page is not None:
-                    pending[pool.submit(next, walks[name], None)] = name
-                yield name, page
-    except BaseException:
-        stop()
-        raise
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)

@@ -14,11 +14,11 @@ import re
 import time
 
 from fivetran_connector_sdk_common.logger import Logging
-from testkit import Recorder, api_requests, assert_matches_truth, configuration_for
+from testkit import Recorder, api_requests, assert_matches_truth, configuration_for, query
 
 from xurrent_connector.http import XurrentClient
 from xurrent_connector.options import parse_settings
-from xurrent_connector.sync import run_sync
+from xurrent_connector.sync import WALKS_AT_ONCE, run_sync
 
 TABLES = ("organizations", "products", "projects")
 
@@ -58,7 +58,8 @@ def test_concurrent_sync_lands_the_ground_truth_with_tables_interleaved(make_sim
     result = runner.run(configuration_for(sim, max_records_per_page=50))
     assert_matches_truth(runner, sim)
     assert interleaved(sim), "tables were fetched one after the other"
-    # No wasted request: one per full page, no request for an empty last page.
+    # No wasted request: one per full page, no request for an empty last page (one walk a
+    # table, as at this response time one walk keeps the burst rate busy).
     for table in TABLES:
         rows = len(sim.ground_truth(table))
         assert len(api_requests(sim, table)) == max(1, math.ceil(rows / 50)), table
@@ -66,7 +67,7 @@ def test_concurrent_sync_lands_the_ground_truth_with_tables_interleaved(make_sim
     # the final state is complete.
     pages = sum(len(api_requests(sim, table)) for table in TABLES)
     assert result.counts["Checkpoints"] >= pages
-    assert all(result.state["streams"][table]["walk"] is None for table in TABLES)
+    assert all(result.state["streams"][table]["walks"] == [] for table in TABLES)
     assert "Fetching 3 streams at once" in result.output
 
 
@@ -83,7 +84,9 @@ def test_each_tables_progress_counts_only_its_own_requests(make_sim, runner):
         assert int(match.group(1)) == len(api_requests(sim, table)), table
 
 
-def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss(make_sim, runner):
+def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss(
+    make_sim, runner, one_walk_per_stream
+):
     sim = make_sim(scale="small", latency_ms=1)
     stop_failing = fail_requests_of(sim, "products", after=6)
     configuration = configuration_for(sim, max_records_per_page=20, retry_attempts=1)
@@ -92,13 +95,15 @@ def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss
     assert "500" in str(failed.error)
     saved = failed.state["streams"]
     # products stopped midway, exactly after its last consumed page ...
-    products_walk = saved["products"]["walk"]
-    assert products_walk["next_page"] and products_walk["position"]
+    products_walks = saved["products"]["walks"]
+    assert products_walks and all(
+        walk["next_page"] and walk["position"] for walk in products_walks
+    )
     # ... while the other tables' progress, made at the same time, was committed too.
     progressed = {
         table: saved[table]
         for table in ("organizations", "projects")
-        if saved.get(table, {}).get("walk") is None or saved[table]["walk"]["position"]
+        if not saved.get(table, {}).get("walks") or saved[table]["walks"][0].get("position")
     }
     assert progressed, saved
     first_run_rows = {table: len(runner.rows(table)) for table in TABLES}
@@ -112,7 +117,8 @@ def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss
     # Nothing was read twice beyond the resume points: each table's second run asked for
     # fewer pages than a full read, and products continued from its saved cursor.
     resumed = api_requests(sim, "products")[0]["query"]
-    assert resumed["search_after"] == products_walk["next_page"]["search_after"]
+    saved_cursors = [walk["next_page"]["search_after"] for walk in products_walks]
+    assert resumed["search_after"] in saved_cursors
     for table in progressed:
         full = math.ceil(len(sim.ground_truth(table)) / 20)
         assert len(api_requests(sim, table)) < full, table
@@ -145,3 +151,72 @@ def test_three_fetchers_share_one_pacer_and_never_see_a_429_under_the_real_limit
     assert all(row["throttled_429"] == 0 for row in health.values())
     for table in TABLES:
         assert len(recorder.rows(table)) == len(sim.ground_truth(table)), table
+
+
+# --- one stream read as several walks -----------------------------------------------------------
+
+
+def walk_starts(requests: list[dict]) -> list[dict]:
+    """The first request of every walk: the one without a page cursor."""
+    return [entry for entry in requests if "search_after" not in entry["query"]]
+
+
+def test_at_high_response_times_a_long_walk_is_split_and_every_row_lands_once(make_sim, runner):
+    # 150 ms a page: one walk makes under 7 requests a second, the burst limit allows 10.
+    sim = make_sim(scale="small", latency_ms=150)
+    result = runner.run(configuration_for(sim, max_records_per_page=50, tables="products"))
+
+    assert_matches_truth(runner, sim, tables=("products",))
+    requests = api_requests(sim, "products")
+    starts = walk_starts(requests)
+    assert 2 <= len(starts) <= 2 * WALKS_AT_ONCE  # split, and not into a walk a page
+    # A split re-reads nothing: the health row counts every row exactly once ...
+    rows = len(sim.ground_truth("products"))
+    health = query(
+        runner,
+        "SELECT rows_upserted, pages, requests FROM tester.sync_health "
+        "WHERE table_name = 'products'",
+    )
+    assert health == [(str(rows), str(len(requests)), str(len(requests)))]
+    # ... and costs at most one page per walk: each walk's last page is its only short one.
+    assert len(requests) <= rows // 50 + len(starts)
+    assert sum(entry["rows"] < 50 for entry in requests) <= len(starts)
+    # The halves start where the walk they came from was told to end, in the state's order.
+    assert all(entry["query"]["updated_at"].startswith(">=") for entry in starts[1:])
+    assert result.state["streams"]["products"]["walks"] == []
+    assert "products: succeeded" in result.output
+
+
+def test_a_sync_failing_while_a_stream_is_split_resumes_every_walk_without_loss(
+    make_sim, runner, split_eagerly
+):
+    sim = make_sim(scale="small", latency_ms=1)
+    stop_failing = fail_requests_of(sim, "products", after=12)
+    configuration = configuration_for(
+        sim, max_records_per_page=20, retry_attempts=1, tables="products"
+    )
+    failed = runner.run(configuration, expect_failure=True)
+    assert "500" in str(failed.error)
+    walks = failed.state["streams"]["products"]["walks"]
+    assert len(walks) >= 2 and all(walk.get("end") for walk in walks[:-1])
+    assert "end" not in walks[-1]  # the topmost walk keeps the rows written during the sync
+    for lower, upper in zip(walks, walks[1:]):
+        assert lower["end"] <= upper["query"]["at"]
+    saved_cursors = {walk["next_page"]["search_after"] for walk in walks if walk.get("next_page")}
+    assert saved_cursors
+
+    stop_failing()
+    sim.configure(fault_schedule={})
+    sim.reset_stats()
+    resumed = runner.run(configuration)
+    assert_matches_truth(runner, sim, tables=("products",))
+    asked = {entry["query"].get("search_after") for entry in api_requests(sim, "products")}
+    assert saved_cursors <= asked  # every walk continued from its own page cursor
+    # Nothing was read twice: the two syncs wrote every row exactly once between them.
+    written = query(
+        runner,
+        "SELECT rows_upserted FROM tester.sync_health WHERE table_name = 'products' "
+        "ORDER BY sync_started_at",
+    )
+    assert sum(int(rows) for (rows,) in written) == len(sim.ground_truth("products"))
+    assert resumed.state["streams"]["products"]["walks"] == []

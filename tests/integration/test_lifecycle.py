@@ -235,7 +235,7 @@ def test_erased_after_the_trash_period_stays_deleted_and_nothing_breaks(lifecycl
     rows = projects_by_id(runner)
     assert rows[trashed]["_fivetran_deleted"] == "true"
     assert rows[trashed]["trashed_at"] is not None
-    assert result.state["streams"]["trash"]["walk"] is None
+    assert result.state["streams"]["trash"]["walks"] == []
     assert_live_rows_match_the_api(runner, sim, unseen={trashed_unseen})
     # Known limit: a project trashed and erased between two syncs leaves no entry to read
     # (xurrent_api.md §7: only audit lines remain), so its row is still shown live.
@@ -271,7 +271,7 @@ def test_lifecycle_cursors_are_kept_in_the_state_under_their_own_key(lifecycle_s
     }
     for listing in ("archive", "trash"):
         saved = state["streams"][listing]
-        assert saved["walk"] is None
+        assert saved["walks"] == []
         assert datetime.fromisoformat(saved["cursor"]).timestamp() == newest[listing]
 
 
@@ -305,7 +305,7 @@ def test_state_without_the_lifecycle_key_still_loads(lifecycle_sim, runner):
     runner.run(configuration_for(sim, initial_sync_days=30))
     (request,) = api_requests(sim, "archive")
     assert "created_at" not in request["query"]
-    assert runner.saved_state()["streams"]["archive"]["walk"] is None
+    assert runner.saved_state()["streams"]["archive"]["walks"] == []
     # With the lifecycle section, the listings continue from their own cursors.
     cursor = runner.saved_state()["streams"]["archive"]["cursor"]
     runner.write_state(as_version_1(runner.saved_state(), with_lifecycle=True))
@@ -332,7 +332,9 @@ def test_tables_without_projects_make_no_lifecycle_requests_and_keep_the_cursors
     assert project_id in deleted_ids(runner)
 
 
-def test_a_sync_that_fails_inside_the_lifecycle_walk_resumes_without_loss(lifecycle_sim, runner):
+def test_a_sync_that_fails_inside_the_lifecycle_walk_resumes_without_loss(
+    lifecycle_sim, runner, one_walk_per_stream
+):
     sim = lifecycle_sim
     configuration = configuration_for(sim, max_records_per_page=2, retry_attempts=1)
     runner.run(configuration)
@@ -355,9 +357,9 @@ def test_a_sync_that_fails_inside_the_lifecycle_walk_resumes_without_loss(lifecy
     sim.add_request_hook(fail_the_third_archive_page)
     failed = runner.run(configuration, expect_failure=True)
     assert "500" in str(failed.error)
-    saved = failed.state["streams"]["archive"]["walk"]
-    assert saved is not None and saved["next_page"] is not None  # resumes mid-walk
-    assert failed.state["streams"]["trash"]["walk"] is not None  # planned, not started yet
+    [saved] = failed.state["streams"]["archive"]["walks"]
+    assert saved["next_page"] is not None  # resumes mid-walk
+    assert failed.state["streams"]["trash"]["walks"] != []  # planned, not started yet
     # The two committed pages (four entries, the first may be the re-read boundary entry of
     # the previous sync) were applied; the rest of the archive was not reached.
     assert 3 <= len(deleted_ids(runner) & set(moved[:6])) <= 4
@@ -371,8 +373,8 @@ def test_a_sync_that_fails_inside_the_lifecycle_walk_resumes_without_loss(lifecy
     rows = projects_by_id(runner)
     assert all(rows[pid]["archived_at"] is not None for pid in moved[:6])
     assert all(rows[pid]["trashed_at"] is not None for pid in moved[6:])
-    assert resumed.state["streams"]["archive"]["walk"] is None
-    assert resumed.state["streams"]["trash"]["walk"] is None
+    assert resumed.state["streams"]["archive"]["walks"] == []
+    assert resumed.state["streams"]["trash"]["walks"] == []
     assert_live_rows_match_the_api(runner, sim)
 
 
@@ -390,4 +392,4 @@ def test_capped_listing_walks_continue_until_every_entry_is_read(lifecycle_sim, 
     assert set(moved) <= deleted_ids(runner)
     filters = [entry["query"].get("id") for entry in api_requests(sim, "archive")]
     assert any(value and value.startswith(">") for value in filters)  # the second was split
-    assert result.state["streams"]["archive"]["walk"] is None
+    assert result.state["streams"]["archive"]["walks"] == []

@@ -14,7 +14,9 @@ from testkit import api_requests, assert_matches_truth, configuration_for
 TABLES = ("organizations", "products", "projects")
 
 
-def test_next_links_on_a_twin_host_are_followed_against_the_configured_api(make_sim, runner):
+def test_next_links_on_a_twin_host_are_followed_against_the_configured_api(
+    make_sim, runner, one_walk_per_stream
+):
     sim = make_sim(link_host="api.4me.qa", scale="small")
     runner.run(configuration_for(sim))
     assert_matches_truth(runner, sim)

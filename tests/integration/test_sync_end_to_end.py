@@ -70,7 +70,7 @@ def test_full_sync_lands_exactly_the_ground_truth(make_sim, runner, node_id):
     state = result.state
     assert state["version"] == 2
     for table in TABLES:
-        assert state["streams"][table]["walk"] is None
+        assert state["streams"][table]["walks"] == []
         newest = max(updated_at_of(record) for record in sim.ground_truth(table))
         assert datetime.fromisoformat(state["streams"][table]["cursor"]) == newest
 
@@ -194,7 +194,9 @@ def largest_tie(sim, table) -> int:
     return max(counts.values())
 
 
-def test_ties_larger_than_a_page_span_page_boundaries_without_loss(make_sim, runner):
+def test_ties_larger_than_a_page_span_page_boundaries_without_loss(
+    make_sim, runner, one_walk_per_stream
+):
     sim = make_sim(tie_block_size=8, projects=24)  # tiny has too few projects for a block
     per_page = 3
     for table in TABLES:
@@ -249,14 +251,16 @@ def fail_collection_after(sim, collection: str, good_requests: int, kind: str = 
     return lambda: seen.update(on=False)
 
 
-def test_a_sync_that_fails_midway_resumes_from_its_saved_link_without_loss(make_sim, runner):
+def test_a_sync_that_fails_midway_resumes_from_its_saved_link_without_loss(
+    make_sim, runner, one_walk_per_stream
+):
     sim = make_sim()
     stop_failing = fail_collection_after(sim, "products", good_requests=3)
     configuration = configuration_for(sim, max_records_per_page=5, retry_attempts=2)
     failed = runner.run(configuration, expect_failure=True)
     assert "500" in str(failed.error)
     saved = failed.state["streams"]
-    in_progress = saved["products"]["walk"]
+    [in_progress] = saved["products"]["walks"]
     assert in_progress["next_page"]["search_after"] and in_progress["position"]
 
     stop_failing()
@@ -269,7 +273,7 @@ def test_a_sync_that_fails_midway_resumes_from_its_saved_link_without_loss(make_
     # (cheap) incremental read, a table with a saved page cursor continues from it instead of
     # starting over, whatever the other tables were doing when products failed.
     for table in TABLES:
-        walk = (saved.get(table) or {}).get("walk")
+        walk = ((saved.get(table) or {}).get("walks") or [None])[0]
         first = api_requests(sim, table)[0]["query"]
         if table in saved and walk is None:
             assert first["updated_at"].startswith(">="), table
@@ -277,10 +281,10 @@ def test_a_sync_that_fails_midway_resumes_from_its_saved_link_without_loss(make_
             assert first["search_after"] == walk["next_page"]["search_after"], table
     full_products_pages = math.ceil(len(sim.ground_truth("products")) / 5)
     assert len(api_requests(sim, "products")) < full_products_pages
-    assert resumed.state["streams"]["products"]["walk"] is None
+    assert resumed.state["streams"]["products"]["walks"] == []
 
 
-def test_failure_inside_a_tie_block_resumes_without_loss(make_sim, runner):
+def test_failure_inside_a_tie_block_resumes_without_loss(make_sim, runner, one_walk_per_stream):
     sim = make_sim(tie_block_size=8)
     products = sorted(sim.ground_truth("products"), key=lambda r: (updated_at_of(r), r["id"]))
     tie_moment = max(
@@ -297,7 +301,7 @@ def test_failure_inside_a_tie_block_resumes_without_loss(make_sim, runner):
         sim, max_records_per_page=per_page, retry_attempts=1, tables="products"
     )
     failed = runner.run(configuration, expect_failure=True)
-    walk = failed.state["streams"]["products"]["walk"]
+    [walk] = failed.state["streams"]["products"]["walks"]
     assert datetime.fromisoformat(walk["position"]) == tie_moment
 
     sim.configure(fault_schedule={})
@@ -321,7 +325,7 @@ def test_walk_cap_continues_and_splits_a_second_larger_than_the_cap(
     assert equality, "more rows than the cap share one second: expected an id split"
     assert all(q["id"].startswith(">") and q["updated_at"][0].isdigit() for q in equality)
     assert any(f.startswith(">") and not f.startswith(">=") for f in filters)  # after the split
-    assert result.state["streams"]["products"]["walk"] is None
+    assert result.state["streams"]["products"]["walks"] == []
 
 
 # --- resumption edge cases --------------------------------------------------------------------
@@ -333,15 +337,18 @@ def _fail_in_products(make_sim, runner, **sim_options):
         sim, max_records_per_page=10, retry_attempts=2, tables="products"
     )
     failed = runner.run(configuration, expect_failure=True)
-    assert failed.state["streams"]["products"]["walk"]["next_page"]
+    [walk] = failed.state["streams"]["products"]["walks"]
+    assert walk["next_page"]
     sim.configure(fault_schedule={})
     sim.reset_stats()
     return sim, configuration, failed.state
 
 
-def test_refused_saved_cursor_falls_back_to_an_inclusive_restart(make_sim, runner):
+def test_refused_saved_cursor_falls_back_to_an_inclusive_restart(
+    make_sim, runner, one_walk_per_stream
+):
     sim, configuration, state = _fail_in_products(make_sim, runner)
-    walk = state["streams"]["products"]["walk"]
+    [walk] = state["streams"]["products"]["walks"]
     walk["next_page"] = {"search_after": "expired-cursor"}
     runner.write_state(state)
 
@@ -354,11 +361,13 @@ def test_refused_saved_cursor_falls_back_to_an_inclusive_restart(make_sim, runne
     assert_matches_truth(runner, sim, tables=("products",))
 
 
-def test_a_resumed_walk_asks_with_todays_parameters_and_the_saved_cursor(make_sim, runner):
+def test_a_resumed_walk_asks_with_todays_parameters_and_the_saved_cursor(
+    make_sim, runner, one_walk_per_stream
+):
     """The state keeps only the page cursor: a connector version with more columns resumes an
     interrupted walk with its own field list, so no row is upserted without the new columns."""
     sim, configuration, state = _fail_in_products(make_sim, runner)
-    walk = state["streams"]["products"]["walk"]
+    [walk] = state["streams"]["products"]["walks"]
     assert set(walk["next_page"]) == {"search_after"}  # no URL, no field list in the state
     runner.run(configuration)
     first, *_ = api_requests(sim, "products")

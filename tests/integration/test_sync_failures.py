@@ -103,9 +103,9 @@ def test_garbage_cursor_is_refused_naming_the_field(sim, runner, state, field):
 
 def test_state_of_an_unconfigured_table_is_kept(sim, runner):
     cursor = "2020-01-01T00:00:00Z"
-    state = {"version": 2, "streams": {"projects": {"cursor": cursor, "walk": None}}}
+    state = {"version": 2, "streams": {"projects": {"cursor": cursor, "walks": []}}}
     result = runner.run(configuration_for(sim, tables="products"), state=state)
-    assert result.state["streams"]["projects"] == {"cursor": cursor, "walk": None}
-    assert result.state["streams"]["products"]["walk"] is None
+    assert result.state["streams"]["projects"] == {"cursor": cursor, "walks": []}
+    assert result.state["streams"]["products"]["walks"] == []
     assert api_requests(sim, "projects") == []
     assert_matches_truth(runner, sim, tables=("products",))

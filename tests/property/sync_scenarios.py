@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
+from unittest import mock
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,6 +37,7 @@ from testkit import (
     read_table,
 )
 
+import xurrent_connector.sync as sync_module
 from simulator import SimConfig, Simulator
 
 TABLES = ("organizations", "products", "projects")
@@ -145,6 +148,7 @@ class Scenario:
     retry_attempts: int
     client_credentials: bool
     retry_after_format: str
+    walks_at_once: int  # 1: walks are never split; more: split whenever a walk allows it
     steps: tuple[SyncStep, ...]
 
     def configuration(self, sim: Simulator) -> dict:
@@ -238,6 +242,7 @@ def scenarios(draw) -> Scenario:
         retry_attempts=draw(st.integers(1, 3)),
         client_credentials=client_credentials,
         retry_after_format=draw(st.sampled_from(("seconds", "http-date"))),
+        walks_at_once=draw(st.sampled_from((4, 1, 2, 8))),
         steps=tuple(
             draw(
                 st.lists(
@@ -265,7 +270,13 @@ class Outcome:
     rows_expected: int = 0
     unauthorized_401: int = 0  # expired tokens the client refreshed
     id_split_requests: int = 0  # pages of walks inside one second (updated_at=T and id>N)
+    extra_walk_starts: int = 0  # walks begun on a collection after its first in one sync
     texts: list[str] = field(default_factory=list)  # every output, error and state written
+
+
+def _starts_walk(query: dict) -> bool:
+    """A first page: no cursor into a result set and no id bound inside one second."""
+    return "search_after" not in query and "id" not in query
 
 
 class _Events:
@@ -381,23 +392,33 @@ class ScenarioPlayer:
             runner.client_settings_overrides = {"request_timeout_seconds": CLIENT_TIMEOUT_SECONDS}
             configuration = scenario.configuration(sim)
             first_started = time.time()
-            for number, step in enumerate(scenario.steps, start=1):
-                for mutation in step.before:
-                    self.apply(mutation)
-                self._sync(runner, configuration, step, events, outcome, f"sync {number}")
-            if _open_walks(runner.saved_state()):
-                # The last sync crashed: the next run resumes its walk where it stopped. A
-                # late write behind that walk's position is, by design, caught by the lookback
-                # of the sync after it (as in production), so finish the walk first.
-                self._sync(runner, configuration, None, events, outcome, "clean resume")
-            final_started = time.time()
-            self._sync(runner, configuration, None, events, outcome, "final clean sync")
-            final_finished = time.time()
+            # Response times on loopback never ask for a second walk: ask for as many as
+            # the scenario allows, whatever the response time.
+            with mock.patch.multiple(
+                sync_module, WALKS_AT_ONCE=scenario.walks_at_once, WALKS_PER_RATE_SECOND=1e9
+            ):
+                final_started, final_finished = self._syncs(runner, configuration, events, outcome)
             self._compare(runner, outcome, first_started, final_started, final_finished)
             outcome.texts += self._texts_written()
             issued = [token for token, info in sim.tokens.items() if info.user != "user:api"]
             self._scan_for_secrets(outcome, [TOKEN, CLIENT_SECRET, *issued])
         return outcome
+
+    def _syncs(self, runner, configuration, events, outcome) -> tuple[float, float]:
+        """The scenario's syncs, then the ones that finish its work; returns when the final
+        clean sync started and finished."""
+        for number, step in enumerate(self.scenario.steps, start=1):
+            for mutation in step.before:
+                self.apply(mutation)
+            self._sync(runner, configuration, step, events, outcome, f"sync {number}")
+        if _open_walks(runner.saved_state()):
+            # The last sync crashed: the next run resumes its walk where it stopped. A
+            # late write behind that walk's position is, by design, caught by the lookback
+            # of the sync after it (as in production), so finish the walk first.
+            self._sync(runner, configuration, None, events, outcome, "clean resume")
+        final_started = time.time()
+        self._sync(runner, configuration, None, events, outcome, "final clean sync")
+        return final_started, time.time()
 
     def _sync(self, runner, configuration, step, events, outcome, label) -> None:
         sim = self.sim
@@ -415,6 +436,9 @@ class ScenarioPlayer:
         log = self._complete_request_log()
         outcome.syncs += 1
         outcome.requests += len(log)
+        begun = [entry for entry in log if entry["status"] == 200 and _starts_walk(entry["query"])]
+        walk_starts = Counter(entry["path"] for entry in begun)
+        outcome.extra_walk_starts += sum(count - 1 for count in walk_starts.values())
         for entry in log:
             outcome.unauthorized_401 += entry["status"] == 401
             outcome.id_split_requests += "id" in entry["query"]
@@ -532,7 +556,7 @@ class ScenarioPlayer:
 
 def _open_walks(state: dict | None) -> list[str]:
     streams = (state or {}).get("streams") or {}
-    return [name for name, entry in streams.items() if (entry or {}).get("walk") is not None]
+    return [name for name, entry in streams.items() if (entry or {}).get("walks")]
 
 
 def _last_line(text: str) -> str:

@@ -65,6 +65,7 @@ def _record(scenario, outcome) -> None:
         "a sync crashed and was resumed": outcome.crashed_syncs > 0,
         "an expired token was refreshed (401)": outcome.unauthorized_401 > 0,
         "a second held more rows than the walk cap (id split)": outcome.id_split_requests > 0,
+        "a collection was read in more than one walk": outcome.extra_walk_starts > 0,
     }
     for name, present in features.items():
         if present:

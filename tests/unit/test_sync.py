@@ -1,5 +1,5 @@
-"""The walker against a small in-test API, for corners the simulator cannot produce, and the
-fetch-ahead contract with fake walks.
+"""The walker against a small in-test API, for corners the simulator cannot produce: refused
+cursors, listings of mixed record types, walks split at slow responses, fetching ahead.
 
 The stub API takes the client's real signature (``get(path, params, metrics)``) and serves the
 three documented cursor filters, ascending (timestamp, id) order, ``per_page`` and next links
@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
-from functools import partial
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
@@ -22,7 +21,7 @@ from testkit import Recorder
 from xurrent_connector.errors import StateError, XurrentApiError
 from xurrent_connector.options import parse_settings
 from xurrent_connector.state import load_state
-from xurrent_connector.sync import fetched_ahead, run_sync, unknown_fields
+from xurrent_connector.sync import WALKS_AT_ONCE, run_sync, unknown_fields
 
 API = "https://api.example.test/v1"
 T1 = "2024-05-01T10:00:00Z"
@@ -64,6 +63,8 @@ class StubApi:
             links["next"] = f"{API}{self.next_path or path}?offset={offset + per_page}"
         page = [dict(row) for row in matching[offset : offset + per_page]]
         return SimpleNamespace(status=200, data=page, links=links, headers={})
+
+    cancelled = False
 
     def cancel(self) -> None:
         """The sync stops the client this way when it fails."""
@@ -130,7 +131,7 @@ def test_cursors_refused_every_time_still_finish_by_splitting_the_second():
     op, final = sync(api)
 
     assert set(product_ids(op)) == {row["id"] for row in rows}
-    assert final["streams"]["products"] == {"cursor": T2, "walk": None}
+    assert final["streams"]["products"] == {"cursor": T2, "walks": []}
     queries = [query for _, query in api.calls if "offset" not in query]
     # After a second refusal at the same position, the restart is exact (by id), not inclusive.
     assert any(q.get("updated_at") == T1 and q.get("id", "").startswith(">") for q in queries)
@@ -149,8 +150,8 @@ def test_a_checkpoint_after_every_page_and_the_health_row_in_the_last_one():
         "sync_health",
         "checkpoint",
     ]
-    assert op.states[0]["streams"]["products"]["walk"]["position"] == T1
-    assert op.states[-1]["streams"]["products"] == {"cursor": T1, "walk": None}
+    assert op.states[0]["streams"]["products"]["walks"][0]["position"] == T1
+    assert op.states[-1]["streams"]["products"] == {"cursor": T1, "walks": []}
     (health,) = op.rows("sync_health")
     assert (health["status"], health["rows_upserted"], health["pages"]) == ("succeeded", 5, 3)
 
@@ -176,7 +177,7 @@ def test_a_next_link_outside_the_streams_path_is_refused():
 
 def test_incremental_second_run_reads_from_cursor_minus_lookback():
     api = StubApi({"/products": rows_at(T1, [1])})
-    state = {"version": 2, "streams": {"products": {"cursor": T2, "walk": None}}}
+    state = {"version": 2, "streams": {"products": {"cursor": T2, "walks": []}}}
     sync(api, state)
     assert api.calls[0][1]["updated_at"] == ">=2024-05-01T09:55:05Z"
 
@@ -268,8 +269,8 @@ def test_other_record_types_in_the_listings_only_move_the_cursor():
     assert (health["archive"]["rows_deleted"], health["archive"]["pages"]) == (1, 2)
     assert (health["trash"]["rows_deleted"], health["trash"]["pages"]) == (1, 1)
     # The cursor reached the last entry of any type.
-    assert final["streams"]["archive"] == {"cursor": "2026-02-01T10:00:03Z", "walk": None}
-    assert final["streams"]["trash"] == {"cursor": "2026-02-02T07:00:00Z", "walk": None}
+    assert final["streams"]["archive"] == {"cursor": "2026-02-01T10:00:03Z", "walks": []}
+    assert final["streams"]["trash"] == {"cursor": "2026-02-02T07:00:00Z", "walks": []}
 
 
 def test_update_and_delete_of_a_project_share_one_checkpoint_batch():
@@ -305,15 +306,15 @@ def test_without_projects_the_listings_are_not_read_and_their_state_is_kept():
     saved = {"version": 2, "streams": {"archive": {"cursor": "2026-01-01T00:00:00Z"}}}
     _, final = sync(api, saved, tables="products")
     assert [path for path, _ in api.calls] == ["/products"]
-    assert final["streams"]["archive"] == {"cursor": "2026-01-01T00:00:00Z", "walk": None}
+    assert final["streams"]["archive"] == {"cursor": "2026-01-01T00:00:00Z", "walks": []}
 
 
 def test_every_checkpoint_carries_the_planned_walks_of_the_whole_sync():
     """A sync that fails before reaching the listings resumes them from this sync's plan."""
     op, _ = sync(listings(projects=rows_at(T1, [1, 2, 3])), tables="projects")
     first = op.states[0]["streams"]
-    assert first["archive"]["walk"] == {"query": {"op": ">=", "at": None}}
-    assert first["trash"]["walk"] == {"query": {"op": ">=", "at": None}}
+    assert first["archive"]["walks"] == [{"query": {"op": ">=", "at": None}}]
+    assert first["trash"]["walks"] == [{"query": {"op": ">=", "at": None}}]
 
 
 def test_a_cursor_in_the_future_is_refused_before_any_request():
@@ -325,23 +326,159 @@ def test_a_cursor_in_the_future_is_refused_before_any_request():
     assert api.calls == []
 
 
-# --- fetching ahead ------------------------------------------------------------------------------
+# --- fetching ahead, and walks split in ranges ----------------------------------------------------
 
 
-class Walk:
-    """A walk of ``count`` pages (None: endless) that counts the pages requested so far."""
+class TimedApi(StubApi):
+    """A ``StubApi`` that reports ``seconds`` per answer to the metrics (as the real client
+    reports each response time), can fail one path after some pages, can hold its answers
+    until released, and stops answering once cancelled, as the real client does."""
 
-    def __init__(self, count=None, fail_after=None):
-        self.count, self.fail_after, self.requested = count, fail_after, 0
+    def __init__(self, collections, seconds=0.0, fail_path=None, fail_after=None):
+        super().__init__(collections)
+        self.seconds, self.fail_path, self.fail_after = seconds, fail_path, fail_after
+        self.cancelled = False
+        self.released = threading.Event()
+        self.released.set()
+        self.lock = threading.Lock()
 
-    def __iter__(self):
-        number = 0
-        while self.count is None or number < self.count:
-            if number == self.fail_after:
-                raise RuntimeError("HTTP 503 after retries")
-            self.requested += 1
-            number += 1
-            yield number
+    def get(self, path, params=None, metrics=None):
+        if path == "/me":
+            return super().get(path, params, metrics)
+        self.released.wait(WAIT_SECONDS)
+        if self.cancelled:
+            raise XurrentApiError("The sync was stopped.", kind="cancelled")
+        with self.lock:
+            done = sum(1 for called, _ in self.calls if called == path)
+            if path == self.fail_path and done >= self.fail_after:
+                self.calls.append((path, dict(params)))
+                raise XurrentApiError("HTTP 503 after 3 attempts", 503, "server_error")
+            response = super().get(path, params, None)
+        if metrics is not None:
+            metrics.request("ok", self.seconds)
+        return response
+
+
+def spread(count, start="2024-01-01T00:00:00Z", hours=6):
+    """``count`` products updated ``hours`` apart."""
+    first = datetime.fromisoformat(start)
+    return [
+        {
+            "id": number,
+            "updated_at": (first + timedelta(hours=hours * number)).isoformat()[:-6] + "Z",
+            "name": f"p{number}",
+        }
+        for number in range(1, count + 1)
+    ]
+
+
+def walks_started(api, path) -> int:
+    return sum(1 for called, query in api.calls if called == path and "offset" not in query)
+
+
+def test_at_slow_responses_a_walk_is_split_and_every_row_is_written_once():
+    rows = spread(60)
+    api = TimedApi({"/products": rows}, seconds=0.5)  # one walk: 2 pages a second, not 10
+    op, final = sync(api, max_records_per_page="3")
+    assert sorted(product_ids(op)) == [row["id"] for row in rows]  # each exactly once
+    assert 2 <= walks_started(api, "/products") <= len(rows) // 3
+    # The topmost walk read nothing: the cursor is where it started, an hour or more before
+    # the sync (rows written during a sync are always the topmost walk's).
+    cursor = final["streams"]["products"]["cursor"]
+    assert rows[-1]["updated_at"] < cursor <= "2026-03-01T11:00:00Z"
+    assert final["streams"]["products"]["walks"] == []
+    for state in op.states:  # every checkpoint loads (its walks in range order)
+        load_state(state, NOW)
+    assert max(len(state["streams"]["products"]["walks"]) for state in op.states) > 1
+    (health,) = op.rows("sync_health")
+    assert health["rows_upserted"] == len(rows) and health["requests"] == len(api.calls)
+
+
+def test_at_fast_responses_one_walk_reads_the_stream():
+    rows = spread(60)
+    api = TimedApi({"/products": rows}, seconds=0.01)
+    op, _ = sync(api, max_records_per_page="3")
+    assert walks_started(api, "/products") == 1
+    assert len(api.calls) == 20 and sorted(product_ids(op)) == [row["id"] for row in rows]
+
+
+def test_no_more_walks_are_in_flight_than_the_limit():
+    rows = spread(300, hours=1)
+    api = TimedApi({"/products": rows}, seconds=5.0)  # wants far more walks than allowed
+    op, _ = sync(api, max_records_per_page="3")
+    assert sorted(product_ids(op)) == [row["id"] for row in rows]
+    widest = max(len(state["streams"]["products"]["walks"]) for state in op.states)
+    assert widest == WALKS_AT_ONCE
+
+
+class HoldingRecorder(Recorder):
+    """Writes wait while ``hold`` is set, as a slow destination would."""
+
+    def __init__(self):
+        super().__init__()
+        self.hold = threading.Event()
+        self.written = threading.Event()
+
+    def upsert(self, table, data):
+        self.written.set()
+        while self.hold.is_set():
+            time.sleep(0.005)
+        super().upsert(table, data)
+
+
+def test_a_walk_is_one_page_ahead_of_the_writes_never_more():
+    api = TimedApi({"/products": spread(30)})
+    op = HoldingRecorder()
+    op.hold.set()  # the first page's first write blocks
+    worker = threading.Thread(
+        target=run_sync, args=(settings(max_records_per_page="3"), {}, api), kwargs={"op": op}
+    )
+    worker.start()
+    try:
+        assert op.written.wait(WAIT_SECONDS)
+        assert wait_until(lambda: len(api.calls) == 2)  # the next page is fetched meanwhile
+        time.sleep(0.05)  # room for a (wrong) third request; no timing is asserted
+        assert len(api.calls) == 2
+    finally:
+        op.hold.clear()
+        worker.join(WAIT_SECONDS)
+    assert len(product_ids(op)) == 30
+
+
+def test_a_failed_walk_comes_after_the_pages_fetched_before_it_and_stops_the_others():
+    api = TimedApi(
+        {"/products": spread(40), "/organizations": spread(400, hours=1)},
+        fail_path="/products",
+        fail_after=2,
+    )
+    op = Recorder()
+    with pytest.raises(XurrentApiError, match="HTTP 503"):
+        run_sync(settings(tables="organizations,products"), {}, api, op=op, now=lambda: NOW)
+    assert api.cancelled
+    assert len(product_ids(op)) == 4  # the two pages fetched before the failure
+    organizations = [row["id"] for row in op.rows("organizations")]
+    assert organizations == list(range(1, len(organizations) + 1))  # in order, none lost
+    calls = len(api.calls)
+    time.sleep(0.1)
+    assert len(api.calls) == calls  # nothing after the stop
+    assert wait_until(lambda: not walk_threads())
+    health = {row["table_name"]: row["status"] for row in op.rows("sync_health")}
+    assert health == {"organizations": "failed", "products": "failed"}
+
+
+def test_an_error_in_the_writes_stops_every_walk():
+    class Failing(Recorder):
+        def upsert(self, table, data):
+            raise ValueError("bad record")
+
+    api = TimedApi({"/products": spread(40), "/organizations": spread(400, hours=1)})
+    with pytest.raises(ValueError):
+        run_sync(settings(tables="organizations,products"), {}, api, op=Failing(), now=lambda: NOW)
+    assert api.cancelled
+    assert wait_until(lambda: not walk_threads())
+    calls = len(api.calls)
+    time.sleep(0.1)
+    assert len(api.calls) == calls
 
 
 def wait_until(condition) -> bool:
@@ -353,54 +490,3 @@ def wait_until(condition) -> bool:
 
 def walk_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("xurrent-walk")]
-
-
-def test_pages_arrive_in_each_walks_order_then_its_end_interleaved_across_walks():
-    walks = {name: iter(Walk(20)) for name in "abc"}
-    taken = list(fetched_ahead(walks, lambda: None))
-    for name in "abc":
-        assert [page for walk, page in taken if walk == name] == list(range(1, 21)) + [None]
-    last_of_a = taken.index(("a", 20))
-    assert any(walk != "a" for walk, _ in taken[:last_of_a])  # fetched at the same time
-
-
-def test_a_walk_is_never_more_than_one_page_ahead_of_the_consumer():
-    walk = Walk()
-    pages = fetched_ahead({"a": iter(walk)}, lambda: None)
-    for taken in range(1, 4):
-        assert next(pages) == ("a", taken)
-        assert wait_until(partial(lambda wanted: walk.requested == wanted, taken + 1))
-        time.sleep(0.05)  # room for a (wrong) extra request; no timing is asserted
-        assert walk.requested == taken + 1
-    pages.close()
-
-
-def test_an_error_comes_after_the_pages_before_it_and_stops_the_others():
-    stopped = []
-    endless_b, endless_c = Walk(), Walk()
-    walks = {"a": iter(Walk(50, fail_after=2)), "b": iter(endless_b), "c": iter(endless_c)}
-    taken = []
-    with pytest.raises(RuntimeError, match="HTTP 503"):
-        for item in fetched_ahead(walks, lambda: stopped.append(True)):
-            taken.append(item)
-    assert ("a", 1) in taken and ("a", 2) in taken
-    assert stopped == [True]
-    assert wait_until(lambda: not walk_threads())
-    requested = endless_b.requested + endless_c.requested
-    time.sleep(0.1)
-    assert endless_b.requested + endless_c.requested == requested  # nothing after the stop
-    for name in "bc":  # what the others fetched was handed over in order, not thrown away
-        numbers = [page for walk, page in taken if walk == name]
-        assert numbers == list(range(1, len(numbers) + 1))
-
-
-def test_an_error_in_the_consumer_stops_every_walk():
-    stopped, endless = [], Walk()
-    with pytest.raises(ValueError):
-        for _ in fetched_ahead({"a": iter(endless), "b": iter(Walk())}, lambda: stopped.append(1)):
-            raise ValueError("bad record")
-    assert stopped == [1]
-    assert wait_until(lambda: not walk_threads())
-    requested = endless.requested
-    time.sleep(0.1)
-    assert endless.requested == requested
