@@ -9,7 +9,7 @@ The state holds, per stream, a cursor and the walks in progress; nothing else::
          "walks": [{                                # this stream's sync in progress, if any
            "query": {"op": ">=", "at": "2024-05-01T09:55:00Z"},   # what this walk asks for
            "next_page": {"search_after": "..."},    # the cursor of the last page's next link
-           "position": "2024-05-01T10:00:00Z",      # cursor field of the last row consumed
+           "position": "2024-05-01T10:00:00Z",      # cursor field of the last row read
            "last_id": 5123,                         # id of that row
            "throttled": true,                       # a page carried X-Pagination-Throttled
            "end": "2024-05-01T10:30:00Z"}]}}}       # where its range ends, if not at the top
@@ -27,8 +27,9 @@ limit once responses take 100 ms or more. The lower half keeps its query and pag
 gets an ``end``: rows from that moment on are left to the upper half, a new walk, and the lower
 half is done at its first row past the end. So a split asks the API nothing new and re-reads
 nothing. The walks of a stream cover adjacent ranges, in order. As walks finish, the cursor
-moves to the latest row they read; a sync starts from it only once no walk is left (until
-then, the walks are resumed).
+moves to the latest row they read (an upper half that reads nothing carries the position of the
+walk it was split from); a sync starts from it only once no walk is left (until then, the
+walks are resumed).
 
 The state never grows with the data and holds nothing the connector can rebuild: the request of
 the next page is the stream's own parameters plus ``next_page``. An invalid state is refused
@@ -448,10 +449,11 @@ def split(
     left, if at its pace it has at least ``min_pages`` pages left; None otherwise.
 
     What is left runs from the last row to the walk's end; for the topmost walk, to an hour
-    before the sync started (``now``), so that rows written during the sync fall in the topmost
-    walk even when this machine's clock runs ahead of the API's. The lower half is the same
-    walk, ending at the middle; the upper half starts there. The pace is the time the page's
-    rows spanned.
+    before the sync started (``now``), where rows surely reach unless this machine's clock
+    runs far ahead of the API's. The lower half is the same walk, ending at the middle; the
+    upper half starts there with the lower half's position, so that if its range is empty the
+    cursor moves only to a row the API stamped, never to the middle (which only this machine's
+    clock vouches for). The pace is the time the page's rows spanned.
     """
     if walk.next_page is None or None in (walk.position, page_start):
         return None
@@ -463,7 +465,7 @@ def split(
     if page_span <= 0 or left < min_pages * page_span or middle <= position:
         return None
     lower = replace(walk, end=format_utc(middle))
-    upper = Walk(Query(">=", format_utc(middle)), end=walk.end)
+    upper = Walk(Query(">=", format_utc(middle)), position=walk.position, end=walk.end)
     return replace(state, walks=_replaced(state.walks, walk, (lower, upper))), (lower, upper)
 
 

@@ -18,6 +18,7 @@ from testkit import Recorder, api_requests, assert_matches_truth, configuration_
 
 from xurrent_connector.http import XurrentClient
 from xurrent_connector.options import parse_settings
+from xurrent_connector.streams import to_utc_text
 from xurrent_connector.sync import WALKS_AT_ONCE, run_sync
 
 TABLES = ("organizations", "products", "projects")
@@ -220,3 +221,32 @@ def test_a_sync_failing_while_a_stream_is_split_resumes_every_walk_without_loss(
     )
     assert sum(int(rows) for (rows,) in written) == len(sim.ground_truth("products"))
     assert resumed.state["streams"]["products"]["walks"] == []
+
+
+def test_split_walks_never_move_the_cursor_past_the_rows_read_whatever_the_clocks_say(
+    make_sim, runner, split_eagerly
+):
+    # The data ends six hours before this machine's clock, as if the API's clock lagged by six
+    # hours: the split points near the top lie past every row, and their ranges read nothing.
+    anchor = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 6 * 3600))
+    sim = make_sim(scale="small", anchor=anchor)
+    # Busy last hour (a page spans minutes), so walks near the top are split too.
+    recent = [row["id"] for row in sim.ground_truth("products")][::5]
+    for offset, row_id in enumerate(recent):
+        sim.update_rows(
+            "products", ids=[row_id], at=sim.anchor - 3600 + offset * 3600 // len(recent)
+        )
+    configuration = configuration_for(
+        sim, max_records_per_page=20, tables="products", lookback_minutes=0
+    )
+    first = runner.run(configuration)
+    assert len(walk_starts(api_requests(sim, "products"))) > 2
+    newest = max(to_utc_text(row["updated_at"]) for row in sim.ground_truth("products"))
+    assert first.state["streams"]["products"]["cursor"] == newest
+
+    # Edits the API stamps after the newest row, each earlier than any split point.
+    edited = [row["id"] for row in sim.ground_truth("products")][::7]
+    for offset, row_id in enumerate(edited, start=1):
+        sim.update_rows("products", ids=[row_id], at=sim.anchor + offset)
+    runner.run(configuration)
+    assert_matches_truth(runner, sim, tables=("products",))

@@ -249,8 +249,9 @@ def test_a_long_walk_splits_at_the_middle_of_what_it_has_left():
     state, (lower, upper) = split(state, walk, "2024-04-30T00:00:00Z", SYNC_START, 4)
     # The lower half is the same walk, page cursor and all, ending at the middle ...
     assert lower == replace(walk, end="2024-05-06T00:00:00Z")
-    # ... and the upper half a new walk from there, with no end: later rows are its own.
-    assert upper == Walk(Query(">=", "2024-05-06T00:00:00Z"))
+    # ... and the upper half a new walk from there, with no end: later rows are its own. It
+    # starts with the lower half's position, the latest row read when it was split off.
+    assert upper == Walk(Query(">=", "2024-05-06T00:00:00Z"), position="2024-05-01T00:00:00Z")
     assert state.walks == (lower, upper) and state.cursor == "2024-04-01T00:00:00Z"
     # A lower half splits again within its own end.
     state, (low, middle) = split(state, lower, "2024-04-30T00:00:00Z", SYNC_START, 4)
@@ -260,6 +261,21 @@ def test_a_long_walk_splits_at_the_middle_of_what_it_has_left():
         "2024-05-06T00:00:00Z",
     )
     assert state.walks == (low, middle, upper)
+
+
+def test_an_empty_upper_range_never_moves_the_cursor_to_the_split_point():
+    # This machine's clock runs hours ahead of the API's: the split point lies past every row.
+    walk = Walk(Query(">=", None), CURSOR, "2024-05-01T00:00:00Z", 77)
+    state, (lower, upper) = split(one(None, walk), walk, "2024-04-30T00:00:00Z", SYNC_START, 4)
+    empty = PageSummary(0, None, None, None, False)
+    state, following = after_page(state, upper, upper, empty)
+    assert following == () and state.walks == (lower,)
+    # The cursor is the latest row read, never the middle only this machine's clock vouches
+    # for: rows the API stamps later, however its clock runs, are read by the next sync.
+    assert state.cursor == "2024-05-01T00:00:00Z"
+    last = PageSummary(3, None, "2024-05-02T08:00:00Z", 80, False)
+    state, _ = after_page(state, lower, lower, last)
+    assert state.walks == () and state.cursor == "2024-05-02T08:00:00Z"
 
 
 def test_a_walk_near_its_end_or_without_a_next_page_is_not_split():

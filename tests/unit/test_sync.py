@@ -382,10 +382,9 @@ def test_at_slow_responses_a_walk_is_split_and_every_row_is_written_once():
     op, final = sync(api, max_records_per_page="3")
     assert sorted(product_ids(op)) == [row["id"] for row in rows]  # each exactly once
     assert 2 <= walks_started(api, "/products") <= len(rows) // 3
-    # The topmost walk read nothing: the cursor is where it started, an hour or more before
-    # the sync (rows written during a sync are always the topmost walk's).
-    cursor = final["streams"]["products"]["cursor"]
-    assert rows[-1]["updated_at"] < cursor <= "2026-03-01T11:00:00Z"
+    # The topmost walk's range (it ends an hour before the sync) read nothing: the cursor is
+    # the newest row read, not that walk's start, which only this machine's clock vouches for.
+    assert final["streams"]["products"]["cursor"] == rows[-1]["updated_at"]
     assert final["streams"]["products"]["walks"] == []
     for state in op.states:  # every checkpoint loads (its walks in range order)
         load_state(state, NOW)
