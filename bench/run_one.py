@@ -1,7 +1,8 @@
 """Run one measured sync in this (child) process and write what it cost as JSON.
 
-The parent starts one child per measured sync so that peak RSS (`ru_maxrss` is per process
-and never goes down) and CPU time belong to exactly one run. The child loads connector.py
+The parent starts one child per measured sync so that peak RSS and CPU time belong to exactly
+one run. Peak RSS is the kernel's high-water mark of this program (`VmHWM`): `ru_maxrss`
+would carry over the RSS of the harness the child was forked from, across exec. The child loads connector.py
 the way the SDK does and runs it in one of two modes: ``runner``, through the SDK's own
 in-process runner (`fivetran_connector_sdk_cli.core_adapter.run`, what `fivetran debug` calls,
 with its DuckDB warehouse), or ``sink``, driven as ``connector.update`` drives it with the
@@ -37,6 +38,19 @@ def current_rss_kb() -> int:
         with open("/proc/self/status", encoding="ascii") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def peak_rss_kb() -> int:
+    """The most this program has held resident (kB): ``VmHWM``, which exec resets, where
+    /proc exists; else ``ru_maxrss``, which may include the parent's RSS at the fork."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
                     return int(line.split()[1])
     except OSError:
         pass
@@ -202,8 +216,8 @@ def main(argv: list[str]) -> int:
         usage_after = resource.getrusage(resource.RUSAGE_SELF)
         result["cpu_user_seconds"] = usage_after.ru_utime - usage_before.ru_utime
         result["cpu_system_seconds"] = usage_after.ru_stime - usage_before.ru_stime
-        result["peak_rss_kb"] = usage_after.ru_maxrss
-        result["rss_growth_kb"] = max(0, usage_after.ru_maxrss - result["baseline_rss_kb"])
+        result["peak_rss_kb"] = peak_rss_kb()
+        result["rss_growth_kb"] = max(0, result["peak_rss_kb"] - result["baseline_rss_kb"])
         if profiler is not None:
             result["profile"] = profiler.summary()
         state_path = os.path.join(project_dir, "files", "state.json")

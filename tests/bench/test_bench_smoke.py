@@ -181,3 +181,18 @@ def test_sink_mode_is_the_same_sync_without_the_runner(tiny_run):
     (extra,) = result["sink_latencies"]
     assert extra["latency_ms"] == 1 and extra["full"]["mode"] == "sink"
     assert extra["full"]["total"]["requests"] == full["total"]["requests"]
+
+
+def test_a_childs_peak_rss_is_its_own_not_the_harness_it_was_forked_from():
+    # The harness holds the simulator's data when it starts a child; the child's figure must
+    # not include it (ru_maxrss keeps the parent's RSS across exec on Linux).
+    held = bytearray(256 * 1024 * 1024)
+    held[::4096] = b"\x01" * len(held[::4096])  # make every page resident
+    measured = subprocess.run(
+        [sys.executable, "-c", "from bench.run_one import peak_rss_kb; print(peak_rss_kb())"],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(measured.stdout) < 128 * 1024, f"{held[0]}: the child reported the parent's RSS"
