@@ -237,7 +237,7 @@ def test_split_walks_never_move_the_cursor_past_the_rows_read_whatever_the_clock
             "products", ids=[row_id], at=sim.anchor - 3600 + offset * 3600 // len(recent)
         )
     configuration = configuration_for(
-        sim, max_records_per_page=20, tables="products", lookback_minutes=0
+        sim, max_records_per_page=50, tables="products", lookback_minutes=0
     )
     first = runner.run(configuration)
     assert len(walk_starts(api_requests(sim, "products"))) > 2
