@@ -2,12 +2,13 @@
 
 The parent starts one child per measured sync so that peak RSS and CPU time belong to exactly
 one run. Peak RSS is the kernel's high-water mark of this program (`VmHWM`): `ru_maxrss`
-would carry over the RSS of the harness the child was forked from, across exec. The child loads connector.py
-the way the SDK does and runs it in one of two modes: ``runner``, through the SDK's own
-in-process runner (`fivetran_connector_sdk_cli.core_adapter.run`, what `fivetran debug` calls,
-with its DuckDB warehouse), or ``sink``, driven as ``connector.update`` drives it with the
-operations going to a counting sink (`bench.sink`), the runner taken out. It writes its result
-to the file named in its arguments; stdout stays free for the connector's logs.
+would carry over the RSS of the harness the child was forked from, across exec. The child
+loads connector.py the way the SDK does and runs it in one of two modes: ``runner``, through
+the SDK's own in-process runner (`fivetran_connector_sdk_cli.core_adapter.run`, what
+`fivetran debug` calls, with its DuckDB warehouse), or ``sink``, driven as ``connector.update``
+drives it with the operations going to a counting sink (`bench.sink`), the runner taken out.
+It writes its result to the file named in its arguments; stdout stays free for the connector's
+logs.
 
 Each API exchange's send and receipt times (the shared monotonic clock) are recorded around
 ``requests.Session.request``, so the parent can set them against the moments the simulator

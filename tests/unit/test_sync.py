@@ -326,7 +326,7 @@ def test_a_cursor_in_the_future_is_refused_before_any_request():
     assert api.calls == []
 
 
-# --- fetching ahead, and walks split in ranges ----------------------------------------------------
+# --- fetching ahead, and walks split in ranges ---------------------------------------------------
 
 
 class TimedApi(StubApi):
