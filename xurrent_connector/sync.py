@@ -254,8 +254,8 @@ class Sync:
             if halves is not None:
                 state, following = halves
                 log.debug(
-                    f"{stream.name}: reading {following[0].query.describe(describe)} and "
-                    f"{following[1].query.describe(describe)} at once"
+                    f"{stream.name}: split at {describe} {following[1].query.at}; the rows "
+                    "before it and from it on are read at once"
                 )
         self.states[stream.name] = state
         return following
