@@ -302,7 +302,9 @@ class Generator:
         """Services with a nested provider; some providers live in a trusted account."""
         rng = self.rng
         for index in range(60):
-            provider_org = rng.choice(orgs) if orgs else {"id": 1, "name": "Provider"}
+            # Without organizations, a provider no organization can become: ids grow from 1, so
+            # id 1 would take the name of the first organization inserted later.
+            provider_org = rng.choice(orgs) if orgs else {"id": 899_999, "name": "Provider"}
             provider = {"id": provider_org["id"], "name": provider_org["name"]}
             if rng.random() < 0.2:
                 provider["account"] = {"id": "widget-dc", "name": "Widget Data Center"}

@@ -1,10 +1,13 @@
-"""Record shape, default fields, field selection, the disabled rule, timestamps and sorting."""
+"""Record shape, default fields, field selection, the disabled rule, timestamps, sorting and
+the names references show."""
 
 import re
 from datetime import datetime
 
 import pytest
+from testkit import make_config
 
+from simulator import Simulator
 from simulator.schema import SPECS
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$")
@@ -132,3 +135,13 @@ def test_predefined_filters(api, sim):
     assert sorted(row["id"] for row in disabled) == truth
     enabled = api.get("/products", {"per_page": 100, "state": "enabled"}).json()
     assert not any(row.get("disabled") for row in enabled)
+
+
+def test_an_organization_inserted_later_never_renames_a_records_references():
+    # Without organizations the services get a placeholder provider; the first organization
+    # inserted later must not take its id, or every product's provider name would change
+    # without the product's updated_at: a change no incremental reader could see.
+    with Simulator(make_config(organizations=0)) as simulator:
+        before = simulator.ground_truth("products")
+        simulator.insert_rows("organizations", 3)
+        assert simulator.ground_truth("products") == before
