@@ -45,7 +45,8 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import RESET_HINT, StateError, XurrentApiError
-from .streams import STREAMS, UTC, format_utc
+from .streams import STREAMS
+from .timestamps import canonical_saved, earlier, format_utc, later, parse_utc, same_instant
 
 STATE_VERSION = 2
 OPERATORS = (">=", ">", "=")
@@ -55,12 +56,6 @@ OPERATORS = (">=", ">", "=")
 MAX_CLOCK_SKEW = timedelta(days=1)
 #: No walk is split closer than this to the sync's start (see ``split``).
 SPLIT_CLOCK_MARGIN = timedelta(hours=1)
-
-
-def parse_utc(text: str) -> datetime:
-    """Aware UTC datetime from canonical (or any ISO 8601) timestamp text."""
-    parsed = datetime.fromisoformat(text)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -254,12 +249,9 @@ def _timestamp(value: Any, where: str, nullable: bool = True) -> str | None:
     if not isinstance(value, str):
         raise _problem(where, "is not an ISO 8601 timestamp string")
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _problem(where, f"is not an ISO 8601 timestamp ({value[:40]!r})") from None
-    if parsed.tzinfo is None:
-        raise _problem(where, f"has no UTC offset ({value[:40]!r})")
-    return format_utc(parsed)
+        return canonical_saved(value)
+    except ValueError as problem:
+        raise _problem(where, str(problem)) from None
 
 
 def _integer(value: Any, where: str, nullable: bool = True) -> int | None:
@@ -289,13 +281,9 @@ def _load_stream(entry: Any, where: str) -> StreamState:
         raise _problem(f"{where}.walks", "is not a list")
     loaded = tuple(_load_walk(data, f"{where}.walks[{i}]") for i, data in enumerate(walks))
     for lower, upper in zip(loaded, loaded[1:]):
-        if lower.end is None or _earlier(upper.query.at, lower.end):
+        if lower.end is None or earlier(upper.query.at, lower.end):
             raise _problem(f"{where}.walks", "holds ranges that overlap or are out of order")
     return StreamState(cursor, loaded)
-
-
-def _earlier(left: str | None, right: str) -> bool:
-    return left is None or parse_utc(left) < parse_utc(right)
 
 
 def _load_walk(data: Any, where: str) -> Walk:
@@ -312,7 +300,7 @@ def _load_walk(data: Any, where: str) -> Walk:
         _integer(query.get("after_id"), f"{where}.query.after_id", False) if op == "=" else None
     )
     end = _timestamp(data.get("end"), f"{where}.end")
-    if end is not None and not _earlier(at, end):
+    if end is not None and not earlier(at, end):
         raise _problem(f"{where}.end", "is not after the walk's start")
     throttled = data.get("throttled", False)
     if not isinstance(throttled, bool):
@@ -352,9 +340,7 @@ def initial_window_start(now: datetime, initial_sync_days: int | None) -> str | 
     the window only grows), or None for ``all``."""
     if initial_sync_days is None:
         return None
-    return format_utc(
-        now.astimezone(UTC).replace(microsecond=0) - timedelta(days=initial_sync_days)
-    )
+    return format_utc(now.replace(microsecond=0) - timedelta(days=initial_sync_days))
 
 
 def incremental_start(cursor: str, lookback_minutes: int) -> str:
@@ -387,13 +373,6 @@ def plan(
 # --- advancing ----------------------------------------------------------------------------------
 
 
-def _later(left: str | None, right: str | None) -> str | None:
-    """The later of two timestamps (None counts as earliest)."""
-    if left is None or right is None:
-        return left or right
-    return left if parse_utc(left) >= parse_utc(right) else right
-
-
 def successor(walk: Walk) -> Walk | None:
     """The walk that must follow a finished one, or None when its range is complete.
 
@@ -410,7 +389,7 @@ def successor(walk: Walk) -> Walk | None:
             f"The API marked a walk ({query.to_json()}) as truncated (X-Pagination-Throttled) "
             "but returned no rows to continue from; refusing to stop silently."
         )
-    no_progress = query.at is not None and parse_utc(walk.position) == parse_utc(query.at)
+    no_progress = query.at is not None and same_instant(walk.position, query.at)
     if query.op == "=" or (query.op == ">=" and no_progress):
         return Walk(Query("=", query.at, after_id=walk.last_id), end=walk.end)
     return Walk(Query(">=", walk.position), end=walk.end)
@@ -432,7 +411,7 @@ def after_page(
     cursor = state.cursor
     following = None if page.reached_end else fetched if page.next_page else successor(fetched)
     if following is None:
-        cursor = _later(cursor, fetched.position or fetched.query.at)
+        cursor = later(cursor, fetched.position or fetched.query.at)
     new = () if following is None else (following,)
     return StreamState(cursor, _replaced(state.walks, walk, new)), new
 

@@ -19,12 +19,11 @@ stays null. Not replicated: write-only ``*_attachments`` and the projects ``note
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import RecordFormatError, XurrentApiError
+from .timestamps import parse_timestamp
 
-UTC = timezone.utc
 LONG, STRING, BOOLEAN, UTC_DATETIME, JSON = "LONG", "STRING", "BOOLEAN", "UTC_DATETIME", "JSON"
 #: Exact decimals with generous headroom: an integer-part overflow would be stored as NULL.
 DECIMAL = {"type": "DECIMAL", "precision": 38, "scale": 10}
@@ -34,32 +33,6 @@ Extractor = Callable[[Record], Any]
 
 
 # --- value conversions (each chosen once per column) -------------------------------------------
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An aware datetime from ISO 8601 text with any offset (none means UTC).
-
-    Columns hand the SDK this object rather than text: the SDK re-parses every datetime string
-    (about 10 µs each), while an aware datetime is converted arithmetically to the same value.
-    """
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise RecordFormatError(f"not an ISO 8601 date-time: {value!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def format_utc(moment: datetime) -> str:
-    """Canonical UTC text ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` of an aware datetime."""
-    return moment.astimezone(UTC).isoformat()[:-6] + "Z"
-
-
-def to_utc_text(value: Any) -> str | None:
-    """Canonical UTC text of an API timestamp: the form cursors and filters use."""
-    moment = parse_timestamp(value)
-    return None if moment is None else format_utc(moment)
 
 
 def to_decimal_text(value: Any) -> str | None:

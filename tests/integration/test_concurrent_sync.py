@@ -18,7 +18,7 @@ from testkit import Recorder, api_requests, assert_matches_truth, configuration_
 
 from xurrent_connector.http import XurrentClient
 from xurrent_connector.options import parse_settings
-from xurrent_connector.streams import to_utc_text
+from xurrent_connector.timestamps import format_utc, parse_utc
 from xurrent_connector.sync import WALKS_AT_ONCE, run_sync
 
 TABLES = ("organizations", "products", "projects")
@@ -241,7 +241,7 @@ def test_split_walks_never_move_the_cursor_past_the_rows_read_whatever_the_clock
     )
     first = runner.run(configuration)
     assert len(walk_starts(api_requests(sim, "products"))) > 2
-    newest = max(to_utc_text(row["updated_at"]) for row in sim.ground_truth("products"))
+    newest = format_utc(max(parse_utc(row["updated_at"]) for row in sim.ground_truth("products")))
     assert first.state["streams"]["products"]["cursor"] == newest
 
     # Edits the API stamps after the newest row, each earlier than any split point.

@@ -21,11 +21,10 @@ from xurrent_connector.streams import (
     STREAMS,
     TABLES,
     TRASH,
-    parse_timestamp,
     to_decimal_text,
     to_int,
-    to_utc_text,
 )
+from xurrent_connector.timestamps import parse_timestamp, to_utc_text
 
 OWN = "widget"  # the connection's account
 
@@ -37,30 +36,6 @@ def flat(stream, record: dict) -> dict:
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@pytest.mark.parametrize(
-    "given, expected",
-    [
-        ("2016-03-22T21:02:50-05:00", "2016-03-23T02:02:50Z"),
-        ("2016-03-14T03:10:50-06:00", "2016-03-14T09:10:50Z"),
-        ("2017-01-13T09:00:00+01:00", "2017-01-13T08:00:00Z"),
-        ("2016-03-30T11:26:45Z", "2016-03-30T11:26:45Z"),
-        ("2016-03-30T11:26:45+00:00", "2016-03-30T11:26:45Z"),
-        ("2016-03-30T11:26:45.250+02:00", "2016-03-30T09:26:45.250000Z"),
-        ("2016-03-30T11:26:45", "2016-03-30T11:26:45Z"),  # no offset: read as UTC
-        ("2024-12-31T23:30:00-01:00", "2025-01-01T00:30:00Z"),  # crosses a year in UTC
-        (None, None),
-    ],
-)
-def test_datetimes_become_canonical_utc(given, expected):
-    assert to_utc_text(given) == expected
-
-
-@pytest.mark.parametrize("garbage", ["yesterday", "", "2016-13-40T00:00:00Z", 12345])
-def test_unparseable_datetimes_fail_loudly(garbage):
-    with pytest.raises(RecordFormatError):
-        to_utc_text(garbage)
 
 
 def test_decimals_keep_the_api_string_and_never_become_floats():
