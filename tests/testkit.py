@@ -116,6 +116,28 @@ def settings_for(sim, *, client_credentials=False, **private_overrides):
     return dataclasses.replace(parse_settings(configuration), **private_overrides)
 
 
+def settled_stats(sim) -> dict:
+    """The simulator's counters once they stop changing: a request that timed out on the
+    client's side is counted when the simulator gets round to answering it."""
+    deadline = time.monotonic() + 2.0
+    previous = sim.stats()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        current = sim.stats()
+        if current == previous:
+            return current
+        previous = current
+    return previous
+
+
+def sends_per_window(send_times, window):
+    """Largest number of sends inside any half-open window of the given length."""
+    best = 0
+    for i, start in enumerate(send_times):
+        best = max(best, sum(1 for t in send_times[i:] if t < start + window))
+    return best
+
+
 def api_requests(sim, collection: str | None = None) -> list[dict]:
     """The simulator's log of /v1 requests (optionally for one collection)."""
     entries = [entry for entry in sim.request_log if entry["path"].startswith("/v1/")]

@@ -1,20 +1,22 @@
 """Write the documentation that is made from the code: `make docs`.
 
-Two pieces are generated, so that a configuration key or a column cannot be added without
-being documented (tests/docs/test_docs.py fails when either is out of date):
+Three pieces are generated, so that a configuration key or a column cannot be added without
+being documented (tests/docs/test_docs.py fails when any is out of date):
 
 * the configuration table of README.md, from the option declarations (xurrent_connector/
   options.py), between the markers ``<!-- options:start -->`` and ``<!-- options:end -->``;
+* configuration.json, the template a user copies: every key of the same declarations;
 * docs/tables.md, every column of every table with its type and where it comes from, from
   ``schema()``, the stream specs and the ``sync_health`` declarations.
 
-    python tools/generate_docs.py           # rewrite both
+    python tools/generate_docs.py           # rewrite all three
     python tools/generate_docs.py --check   # exit 1 and name the stale file when out of date
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
@@ -23,11 +25,12 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from connector import schema  # noqa: E402
-from xurrent_connector.metrics import HEALTH_COLUMNS  # noqa: E402
+from xurrent_connector.health import HEALTH_COLUMNS  # noqa: E402
 from xurrent_connector.options import OPTIONS  # noqa: E402
 from xurrent_connector.streams import BINS, TABLES  # noqa: E402
 
 README = PROJECT_DIR / "README.md"
+CONFIGURATION = PROJECT_DIR / "configuration.json"
 TABLES_DOC = PROJECT_DIR / "docs" / "tables.md"
 START, END = "<!-- options:start -->", "<!-- options:end -->"
 SET_BY_LISTINGS = {
@@ -52,6 +55,12 @@ def options_table() -> str:
     return "\n".join(lines)
 
 
+def configuration_template() -> str:
+    """configuration.json: every key, in the form's order, with its default or a hint."""
+    values = {option.name: option.template_value for option in OPTIONS}
+    return json.dumps(values, indent=2) + "\n"
+
+
 def _type_name(declared) -> str:
     if isinstance(declared, dict):
         return f"DECIMAL({declared['precision']},{declared['scale']})"
@@ -60,7 +69,7 @@ def _type_name(declared) -> str:
 
 def _origin(table: str, column: str) -> str:
     if table == "sync_health":
-        return HEALTH_COLUMNS[column][1]
+        return HEALTH_COLUMNS[column].meaning
     if column in SET_BY_LISTINGS:
         return SET_BY_LISTINGS[column]
     source = next(c.source for c in TABLES[table].columns if c.name == column)
@@ -101,6 +110,7 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     wanted = {
         README: readme_with_options(README.read_text()),
+        CONFIGURATION: configuration_template(),
         TABLES_DOC: tables_document(),
     }
     stale = [

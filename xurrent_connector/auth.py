@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import requests
@@ -77,7 +78,6 @@ class ClientCredentials:
         self._header: str | None = None
         self._renew_at = 0.0
         self._generation = 0
-        self.token_requests = 0
 
     def current(self) -> tuple[str, int]:
         with self._lock:
@@ -97,7 +97,6 @@ class ClientCredentials:
 
     def _fetch(self) -> None:
         """POST the grant (the caller holds the lock)."""
-        self.token_requests += 1
         started = self._monotonic()
         where = endpoint_for_message(self._token_url)
         try:
@@ -126,29 +125,49 @@ class ClientCredentials:
         raise _token_error(response.status_code, body, where, self._keys)
 
 
-def provider(settings, backup: bool, session: requests.Session, monotonic: Callable[[], float]):
-    """The primary credentials of ``settings`` or its backup ones (None when there are none)."""
-    prefix = "backup_" if backup else ""
-    client_id = getattr(settings, f"{prefix}client_id")
-    if client_id is not None:
-        secret = getattr(settings, f"{prefix}client_secret")
-        timeout = settings.request_timeout_seconds
-        keys = f"{prefix}client_id and {prefix}client_secret"
-        return ClientCredentials(
-            settings.token_url, client_id, secret, session, timeout, monotonic, keys
-        )
-    token = getattr(settings, f"{prefix}oauth_token")
-    return None if token is None else StaticToken(token)
+PRIMARY, BACKUP = "primary", "backup"
+#: The order credentials are tried in: the backup ones only after the primary ones are refused.
+ROLES = (PRIMARY, BACKUP)
 
 
-def describe(settings, backup: bool) -> str:
-    """Which credentials, in the user's terms (never a secret)."""
-    prefix = "backup_" if backup else ""
-    client_id = getattr(settings, f"{prefix}client_id")
-    which = "backup" if backup else "primary"
-    if client_id is not None:
-        return f"the {which} OAuth client '{client_id}' ({prefix}client_id)"
-    return f"the {which} personal access token ({prefix}oauth_token)"
+@dataclass(frozen=True)
+class Credentials:
+    """One configured set of credentials: which set (``role``), how the user knows it
+    (``label``), the prefix of its configuration keys, and where its header comes from."""
+
+    role: str
+    label: str
+    key_prefix: str  # "" or "backup_": the settings to fix when it is refused
+    provider: StaticToken | ClientCredentials
+
+
+def configured_credentials(
+    settings, session: requests.Session, monotonic: Callable[[], float], roles=ROLES
+) -> list[Credentials]:
+    """The credentials of ``settings`` for each of ``roles`` that is configured, in order."""
+    found = []
+    for role in roles:
+        prefix = "backup_" if role == BACKUP else ""
+        client_id = getattr(settings, f"{prefix}client_id")
+        token = getattr(settings, f"{prefix}oauth_token")
+        if client_id is not None:
+            provider = ClientCredentials(
+                settings.token_url,
+                client_id,
+                getattr(settings, f"{prefix}client_secret"),
+                session,
+                settings.request_timeout_seconds,
+                monotonic,
+                keys=f"{prefix}client_id and {prefix}client_secret",
+            )
+            label = f"the {role} OAuth client '{client_id}' ({prefix}client_id)"
+        elif token is not None:
+            provider = StaticToken(token)
+            label = f"the {role} personal access token ({prefix}oauth_token)"
+        else:
+            continue
+        found.append(Credentials(role, label, prefix, provider))
+    return found
 
 
 def _json_or_none(response: requests.Response) -> object:

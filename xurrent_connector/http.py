@@ -31,8 +31,6 @@ import json
 import random
 import threading
 import time
-from bisect import insort
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Mapping
 from urllib.parse import urljoin
@@ -43,9 +41,9 @@ from urllib3.exceptions import InvalidHeader
 from urllib3.util import Retry
 
 from . import __version__
-from . import auth
-from .errors import RateLimitExhausted, XurrentApiError
-from .metrics import StreamMetrics
+from .auth import ROLES, configured_credentials
+from .errors import XurrentApiError
+from .pacing import Pacer, RateLimit, Slot, rate_limit_exhausted
 from .redact import endpoint_for_message, redact, safe_log, url_for_message
 
 USER_AGENT = f"xurrent-fivetran-connector/{__version__} (fivetran-connector-sdk)"
@@ -54,17 +52,6 @@ MAX_THROTTLE_WAIT_SECONDS = 15 * 60
 RETRY_AFTER_DEFAULT_SECONDS = 5.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
-#: The documented burst limit: 20 requests in any 2 s.
-BURST_LIMIT = 20
-BURST_WINDOW_SECONDS = 2.0
-#: Kept off the credit of the fastest round trip (see ``Pacer``): the slack the delay
-#: assumption gets; the benchmark measures how much of it a sync uses.
-BURST_MARGIN_SECONDS = 0.02
-HOUR_SECONDS = 3600.0
-#: Spread the remaining hourly budget until the reset once less than this share is left.
-LOW_BUDGET_FRACTION = 0.2
-#: Longest single pacing wait before the client gives up instead (the window is an hour).
-MAX_PACING_WAIT_SECONDS = 3660.0
 
 
 class Action(enum.Enum):
@@ -122,6 +109,8 @@ class ApiResponse:
     headers: Mapping[str, str]  # case-insensitive
     links: dict[str, str]  # rel -> absolute URL, from the Link header
     elapsed_seconds: float
+    rate: RateLimit
+    kind = "ok"
 
 
 @dataclass
@@ -134,6 +123,8 @@ class _Failure:
     response: requests.Response | None = None
     generation: int = 0
     slot: int = 0  # which credentials the attempt used (0 primary, 1 backup)
+    elapsed_seconds: float | None = None  # None: no answer came
+    rate: RateLimit | None = None
 
 
 @dataclass
@@ -146,191 +137,10 @@ class _Budget:
     refreshed: bool = False
 
 
-# --- pacing -----------------------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Slot:
-    """One request's place in the pacing: when it may go, when it went, when it was answered."""
-
-    at: float
-    sent: float | None = None
-    answered: float | None = None
-
-
-class Pacer:
-    """Send slots shared by every thread that uses one Xurrent user's budget.
-
-    The server counts a request at some moment between our send and our receipt of its answer,
-    and refuses it when 20 others were counted in the 2 s before. So a request is sent only when
-    at most 19 earlier ones may still be counted less than 2 s before it: every request in
-    flight (or reserved) may be, an answered one only if its answer came less than
-    ``2 s - credit`` ago. With credit 0 that is a proof (an answered request was counted before
-    its answer), but each window then waits a whole round trip too long. The credit is the
-    fastest round trip seen minus ``BURST_MARGIN_SECONDS``: it assumes a request's way in plus
-    another's way back never take less than that, i.e. that delays do not shrink below their
-    fastest combination. After a 429 for the burst (the hourly budget not used up) the
-    assumption has failed somewhere: the rest of the sync goes by the proven rule, one request
-    under the limit and no credit.
-    """
-
-    def __init__(
-        self,
-        max_requests_per_hour: int | None,
-        monotonic: Callable[[], float],
-        wall_clock: Callable[[], float],
-        max_wait_seconds: float = MAX_PACING_WAIT_SECONDS,
-    ):
-        self._max_per_hour = max_requests_per_hour
-        self._monotonic = monotonic
-        self._wall_clock = wall_clock
-        self._max_wait = max_wait_seconds
-        self._lock = threading.Lock()
-        self._answers: list[float] = []  # the latest BURST_LIMIT answer times, in order
-        self._open: set[Slot] = set()  # reserved or in flight: may still be counted any time
-        self._fastest: float | None = None  # the fastest round trip seen
-        self._samples = 0
-        self.proven_only = False  # after a burst 429: no credit, one under the limit
-        self._hour: deque[float] = deque()
-        self._last: float | None = None
-        self._server_limit: int | None = None
-        self._server_remaining: int | None = None
-        self._server_reset_at: float | None = None  # monotonic
-        self._since_observed = 0
-
-    @property
-    def hourly_limit(self) -> int | None:
-        limits = [x for x in (self._max_per_hour, self._server_limit) if x]
-        return min(limits) if limits else None
-
-    @property
-    def credit(self) -> float:
-        """How much earlier than 2 s after an answer its window may close: the fastest round
-        trip less the margin, once a full window of round trips has shown it; else none."""
-        if self.proven_only or self._fastest is None or self._samples < BURST_LIMIT:
-            return 0.0
-        return max(0.0, self._fastest - BURST_MARGIN_SECONDS)
-
-    def acquire(self) -> tuple[Slot | None, float]:
-        """Reserve the next slot; returns it and how long to wait before sending, or ``None``
-        and how long to wait before asking again (a whole window of requests in flight).
-
-        Raises ``XurrentApiError`` (kind ``rate_limit_budget``) instead of a wait longer than
-        the pacer may sleep.
-        """
-        with self._lock:
-            now = self._monotonic()
-            at, reason = self._next(now)
-            if at is None:
-                return None, BURST_WINDOW_SECONDS / BURST_LIMIT
-            if at - now > self._max_wait:
-                raise rate_limit_exhausted(at - now, reason, self._wall_clock())
-            slot = Slot(at)
-            self._open.add(slot)
-            self._hour.append(at)
-            self._last = at
-            self._since_observed += 1
-        return slot, max(0.0, at - now)
-
-    def done(self, slot: Slot, sent: float | None = None) -> None:
-        """The request of ``slot`` has its answer (or failed); ``sent`` is when it really went
-        (None: it never did), which makes its round trip known."""
-        with self._lock:
-            now = max(self._monotonic(), slot.at)  # a clock that jumps back cannot shorten it
-            slot.sent, slot.answered = sent, now
-            self._open.discard(slot)
-            insort(self._answers, now)
-            del self._answers[:-BURST_LIMIT]
-            if sent is not None and now >= sent:
-                trip = now - sent
-                self._fastest = trip if self._fastest is None else min(self._fastest, trip)
-                self._samples += 1
-
-    def throttled(self) -> bool:
-        """A 429 came back. Unless the hourly budget is known to be used up, it was the burst
-        limit: pace by the proven rule from now on. Returns whether that happened now."""
-        with self._lock:
-            now = self._monotonic()
-            known = self._server_reset_at is not None and self._server_reset_at > now
-            if known and self._server_remaining - self._since_observed <= 0:
-                return False
-            switched = not self.proven_only
-            self.proven_only = True
-            return switched
-
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Learn the hourly budget from ``x-ratelimit-*`` (never from a 429: a burst 429 may
-        report remaining 0 with the hourly reset, which would park every thread for an hour)."""
-        limit = _header_number(headers, "x-ratelimit-limit")
-        remaining = _header_number(headers, "x-ratelimit-remaining")
-        reset = _header_number(headers, "x-ratelimit-reset")
-        with self._lock:
-            if limit:
-                self._server_limit = int(limit)
-            if remaining is not None and reset is not None:
-                until_reset = reset if reset < 1e9 else max(0.0, reset - self._wall_clock())
-                self._server_remaining = int(remaining)
-                self._server_reset_at = self._monotonic() + until_reset
-                self._since_observed = 0
-
-    def _burst_bound(self) -> float | None:
-        """The earliest send that keeps every 2 s of the server's counts under the limit, or
-        None while too many requests are in flight to tell."""
-        allowed = BURST_LIMIT - 1 if self.proven_only else BURST_LIMIT
-        unknown = len(self._open)
-        if unknown >= allowed:
-            return None
-        answered = allowed - unknown  # the answer that must be old enough
-        if len(self._answers) < answered:
-            return float("-inf")
-        return self._answers[-answered] + BURST_WINDOW_SECONDS - self.credit
-
-    def _next(self, now: float) -> tuple[float | None, str]:
-        """The earliest moment every limit allows one more request, and the binding limit."""
-        burst = self._burst_bound()
-        if burst is None:
-            return None, "burst limit"
-        candidates = [(now, "no wait"), (burst, "burst limit")]
-        while self._hour and self._hour[0] <= now - HOUR_SECONDS:
-            self._hour.popleft()
-        limit = self.hourly_limit
-        if limit is not None and len(self._hour) >= limit:
-            candidates.append((self._hour[-limit] + HOUR_SECONDS, "hourly limit"))
-        if self._server_reset_at is not None and self._server_reset_at > now:
-            remaining = self._server_remaining - self._since_observed
-            low = remaining < LOW_BUDGET_FRACTION * (self._server_limit or 0)
-            if remaining <= 0:
-                candidates.append((self._server_reset_at + 1.0, "hourly budget used up"))
-            elif low and self._last is not None:
-                interval = (self._server_reset_at - now) / remaining
-                candidates.append((self._last + interval, "spreading a low budget"))
-        return max(candidates)
-
-
-def rate_limit_exhausted(wait: float, reason: str, now_epoch: float) -> RateLimitExhausted:
-    """The sync must stop for the rate limit: say when the next request may be sent."""
-    at = time.strftime("%H:%M UTC", time.gmtime(now_epoch + wait))
-    return RateLimitExhausted.after(
-        f"the next request to Xurrent may only be sent in {wait / 60:.0f} min (at {at}; "
-        f"{reason}), longer than max_rate_limit_wait_seconds. Other integrations of the same "
-        "Xurrent user share its budget: give the connector its own user, or lower "
-        "max_requests_per_hour",
-        wait,
-    )
-
-
-def _header_number(headers: Mapping[str, str], name: str) -> float | None:
-    try:
-        value = float(headers.get(name, "").strip())
-    except ValueError:
-        return None
-    return value if value == value and value >= 0 else None
-
-
-def retry_after_seconds(headers: Mapping[str, str], now_epoch: float) -> float:
+def retry_after_seconds(headers: Mapping[str, str], rate: RateLimit) -> float:
     """How long to wait after a 429: ``Retry-After`` (seconds or an HTTP-date, read by
-    urllib3's parser, which dates against the system clock), else the reported reset
-    (``now_epoch`` turns an epoch into seconds), else a default; at least 1 s."""
+    urllib3's parser, which dates against the system clock), else the reported reset, else a
+    default; at least 1 s."""
     wait = None
     value = headers.get("Retry-After")
     if value:
@@ -339,9 +149,7 @@ def retry_after_seconds(headers: Mapping[str, str], now_epoch: float) -> float:
         except InvalidHeader:
             wait = None
     if wait is None:
-        reset = _header_number(headers, "x-ratelimit-reset")
-        if reset is not None:
-            wait = reset if reset < 1e9 else reset - now_epoch
+        wait = rate.reset_in
     if wait is None:
         wait = RETRY_AFTER_DEFAULT_SECONDS
     return max(1.0, wait)
@@ -355,7 +163,8 @@ class XurrentClient:
 
     Safe to share between threads. ``sleep``, ``monotonic``, ``wall_clock`` and ``rng`` are
     injectable so tests never sleep for real; ``cancel()`` ends every wait and attempt early
-    (the sync calls it when it fails, so fetch threads stop promptly).
+    (the sync calls it when it fails, so fetch threads stop promptly). ``roles`` chooses the
+    credentials, in the order they are tried (the setup tests check each set on its own).
     """
 
     def __init__(
@@ -366,8 +175,7 @@ class XurrentClient:
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        token_provider=None,
-        use_backup: bool = False,
+        roles: tuple[str, ...] = ROLES,
         max_consecutive_429: int = MAX_CONSECUTIVE_429,
         max_throttle_wait_seconds: float = MAX_THROTTLE_WAIT_SECONDS,
     ):
@@ -397,30 +205,14 @@ class XurrentClient:
             wall_clock,
             settings.max_rate_limit_wait_seconds,
         )
-        # The credentials to use in turn: the primary ones, then the backup ones if configured.
-        order = (True,) if use_backup else (False, True)
-        self._credentials = [
-            (
-                auth.describe(settings, backup),
-                auth.provider(settings, backup, self._session, monotonic),
-            )
-            for backup in order
-        ]
-        if token_provider is not None:  # tests and probes bring their own
-            self._credentials = [("the given token", token_provider)]
-        self._credentials = [(label, found) for label, found in self._credentials if found]
+        self._credentials = configured_credentials(settings, self._session, monotonic, roles)
         self._active = 0
         self._switch = threading.Lock()
 
     @property
-    def token_provider(self):
-        """The credentials in use now."""
-        return self._credentials[self._active][1]
-
-    @property
     def credentials_in_use(self) -> str:
         """``primary`` or ``backup``: which credentials requests carry now."""
-        return "backup" if "backup" in self._credentials[self._active][0] else "primary"
+        return self._credentials[self._active].role
 
     def close(self) -> None:
         self._session.close()
@@ -439,14 +231,16 @@ class XurrentClient:
         Every attempt is counted on ``metrics`` (a stream's ``StreamMetrics``) when given.
         """
         url = self._api_url + path
-        metrics = metrics if metrics is not None else StreamMetrics("request", _no_time)
         budget = _Budget()
         while True:
-            outcome = self._attempt(url, params, metrics)
+            outcome = self._attempt(url, params)
+            if metrics is not None:
+                metrics.attempt(outcome.kind, outcome.elapsed_seconds, outcome.rate)
             if isinstance(outcome, ApiResponse):
                 return outcome
             wait = self._retry_wait(url, outcome, budget)
-            metrics.retry()
+            if metrics is not None:
+                metrics.retry()
             safe_log(
                 "warning",
                 f"GET {url_for_message(url)}: {outcome.cause}; retrying in {wait:.1f} s "
@@ -464,7 +258,7 @@ class XurrentClient:
         if action is Action.WAIT:
             budget.throttled += 1
             now = self._wall_clock()
-            wait = retry_after_seconds(outcome.response.headers, now)
+            wait = retry_after_seconds(outcome.response.headers, outcome.rate)
             if wait > self.settings.max_rate_limit_wait_seconds:
                 raise rate_limit_exhausted(wait, "the API answered 429 with Retry-After", now)
             too_long = budget.waited_429 + wait > self._max_throttle_wait
@@ -484,7 +278,7 @@ class XurrentClient:
     def _credentials_retry(self, url: str, outcome: _Failure, budget: _Budget) -> float:
         """Credentials refused: a new token once, then the backup credentials once; raise when
         neither is possible. A 403 never gets here: a missing scope is not a refused token."""
-        provider = self._credentials[outcome.slot][1]
+        provider = self._credentials[outcome.slot].provider
         if outcome.slot < self._active:
             return 0.0  # another thread already switched to the backup credentials
         if outcome.kind == "unauthorized" and provider.refreshable and not budget.refreshed:
@@ -500,23 +294,22 @@ class XurrentClient:
         budget.refreshed = False
         safe_log(
             "warning",
-            f"{self._credentials[outcome.slot][0]} was refused ({outcome.cause}); using "
-            f"{self._credentials[self._active][0]} for the rest of this sync",
+            f"{self._credentials[outcome.slot].label} was refused ({outcome.cause}); using "
+            f"{self._credentials[self._active].label} for the rest of this sync",
         )
         return 0.0
 
-    def _attempt(self, url: str, params, metrics) -> ApiResponse | _Failure:
+    def _attempt(self, url: str, params) -> ApiResponse | _Failure:
         """One attempt: a pacing slot, the exchange, its classification."""
         slot = self._slot()
         started = self._monotonic()
         credentials = self._active
         try:
-            header, generation = self._credentials[credentials][1].current()
+            header, generation = self._credentials[credentials].provider.current()
         except XurrentApiError as error:
             self.pacer.done(slot)
             if error.kind not in ("token_endpoint_unavailable", "token_rejected"):
                 raise
-            metrics.token_failure(error.kind)
             return _Failure(error.kind, str(error), error.status, slot=credentials)
         sent = self._monotonic()
         try:
@@ -535,12 +328,11 @@ class XurrentClient:
                 if timeout
                 else f"connection failed ({type(error).__name__})"
             )
-            metrics.request(kind)
             self._debug(url, kind, started)
             return _Failure(kind, cause, generation=generation, slot=credentials)
         finally:
             self.pacer.done(slot, sent)
-        return self._classified(url, response, started, (generation, credentials), metrics)
+        return self._classified(url, response, started, (generation, credentials))
 
     def _slot(self) -> Slot:
         """Wait for a pacing slot (asking again while a whole window is in flight)."""
@@ -553,7 +345,7 @@ class XurrentClient:
             if slot is not None:
                 return slot
 
-    def _classified(self, url, response, started, used, metrics):
+    def _classified(self, url, response, started, used):
         elapsed = self._monotonic() - started
         kind = classify(response.status_code)
         data = None
@@ -562,24 +354,24 @@ class XurrentClient:
                 data = json.loads(response.content) if response.content.strip() else None
             except ValueError:
                 kind = "malformed_json"
+        rate = RateLimit.of(response.headers, self._wall_clock())
         if response.status_code != 429:
-            self.pacer.observe(response.headers)
+            self.pacer.observe(rate)
         elif self.pacer.throttled():
             safe_log(
                 "warning",
                 f"GET {url_for_message(url)} was refused for the burst limit (HTTP 429): pacing "
                 "by the slower rule that cannot exceed it for the rest of this sync",
             )
-        metrics.request(kind, elapsed, response.headers)
         self._debug(url, response.status_code, started)
         if kind == "ok":
             links = {rel: urljoin(response.url, v["url"]) for rel, v in response.links.items()}
-            return ApiResponse(response.status_code, data, response.headers, links, elapsed)
+            return ApiResponse(response.status_code, data, response.headers, links, elapsed, rate)
         reason = redact(response.reason or "", max_length=60)
         cause = f"HTTP {response.status_code}" + (f" ({reason})" if reason else "")
         if kind == "malformed_json":
             cause = f"HTTP {response.status_code} with a body that is not valid JSON"
-        return _Failure(kind, cause, response.status_code, response, *used)
+        return _Failure(kind, cause, response.status_code, response, *used, elapsed, rate)
 
     def _debug(self, url: str, status, started: float) -> None:
         """With enable_debug_logging: one line per request; never headers or the query."""
@@ -621,13 +413,13 @@ class XurrentClient:
 
     def _refused(self, url: str, outcome: _Failure) -> XurrentApiError:
         """Credentials refused for good: which ones, and which settings to fix."""
-        label, provider = self._credentials[outcome.slot]
-        keys = "backup_" if "backup" in label else ""
+        refused = self._credentials[outcome.slot]
+        label, keys = refused.label, refused.key_prefix
         both = "Both the primary and the backup credentials were refused. " if outcome.slot else ""
         if outcome.kind == "token_rejected":
             return XurrentApiError(both + outcome.cause, outcome.status, outcome.kind)
         where = f"GET {url_for_message(url)} answered HTTP 401"
-        if provider.refreshable:
+        if refused.provider.refreshable:
             fix = (
                 f"The access token from the client credentials grant of {label} was rejected "
                 f"even after a refresh. Check {keys}client_id/{keys}client_secret, that the "
@@ -655,10 +447,6 @@ class XurrentClient:
             last.status,
             last.kind,
         )
-
-
-def _no_time():
-    return None
 
 
 def _server_message(response: requests.Response | None) -> str:

@@ -24,19 +24,18 @@ import math
 import re
 import statistics
 import time
-import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
 
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations
 
 from .errors import RateLimitExhausted, RecordFormatError, XurrentApiError
-from .http import BURST_LIMIT, BURST_WINDOW_SECONDS
-from .metrics import FAILED, HEALTH_TABLE, RATE_LIMITED, SUCCEEDED, StreamMetrics, log_summary
+from .health import FAILED, HEALTH_TABLE, RATE_LIMITED, SUCCEEDED, SyncHealth
+from .metrics import log_summary
+from .pacing import BURST_LIMIT, BURST_WINDOW_SECONDS
 from .redact import redact
 from .state import (
     PageSummary,
@@ -49,7 +48,8 @@ from .state import (
     restart_after_refused_cursor,
     split,
 )
-from .streams import BINS, STREAMS, TABLES, UTC, Stream, TableStream, to_utc_text
+from .streams import BINS, STREAMS, TABLES, Stream, TableStream
+from .timestamps import format_utc, parse_timestamp, parse_utc, utc_now
 
 THROTTLED_HEADER = "X-Pagination-Throttled"
 #: The most walks in flight at once: enough for the burst rate up to 400 ms a page.
@@ -60,10 +60,6 @@ WALKS_PER_RATE_SECOND = 1.5 * BURST_LIMIT / BURST_WINDOW_SECONDS
 #: A walk is split only when, at the pace of its last page, this many pages are left.
 SPLIT_MIN_PAGES = 4
 RESPONSE_SAMPLES = 10
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -91,83 +87,46 @@ def run_sync(
     for stream in streams:
         sync.plan(stream)
     try:
-        sync.identify()
+        sync.health.identify()
         for group in groups:
             sync.run(group)
     except RateLimitExhausted as error:
-        unfinished = sync.close_unfinished(streams, RATE_LIMITED, error)
+        unfinished = close_unfinished(sync, streams, RATE_LIMITED, error)
         log.warning(
             f"Xurrent's rate limit stopped this sync: {error}. Not finished: "
             f"{', '.join(unfinished)}; the next sync resumes where this one stopped."
         )
     except BaseException as error:
-        sync.close_unfinished(streams, FAILED, error)
+        close_unfinished(sync, streams, FAILED, error)
         raise
-    log_summary(list(sync.metrics.values()), time.monotonic() - sync.clock_started)
+    health = sync.health
+    log_summary(list(health.streams.values()), time.monotonic() - health.clock_started)
     return dump_state(sync.states)
 
 
+def close_unfinished(sync: "Sync", streams: list[Stream], status: str, error) -> list[str]:
+    """Give every stream of ``sync`` that did not finish (stopped, or never started) a
+    ``sync_health`` row with ``status``, committed with the state it reached; returns their
+    names. Never masks the error that ended the sync with one of recording it."""
+    unfinished = sync.health.unfinished(stream.name for stream in streams)
+    try:
+        for name in unfinished:
+            sync.finish(name, status, error, ask=False)
+    except Exception as health_error:  # noqa: BLE001 - the sync's error is the one to raise
+        log.warning(f"{HEALTH_TABLE}: could not record the sync's end: {redact(health_error)}")
+    return unfinished
+
+
 class Sync:
-    """One sync: the stream states every checkpoint serialises whole, and their metrics."""
+    """One sync's walker: the stream states every checkpoint serialises whole."""
 
     def __init__(self, settings, client, op, states: dict, now):
-        self.settings, self.client, self.op = settings, client, op
-        self.states, self.now = states, now
-        self.id = str(uuid.uuid4())  # two syncs can start in the same second
-        self.started_at = now()
-        self.clock_started = time.monotonic()
+        self.settings, self.client, self.op, self.states = settings, client, op, states
+        self.health = SyncHealth(settings, client, now)
+        self.started_at = self.health.started_at
         self.modes: dict[str, str] = {}
         #: The fields asked for, per stream: fewer when a server does not know some.
         self.fields = {name: stream.fields for name, stream in STREAMS.items()}
-        self.metrics: dict[str, StreamMetrics] = {}
-        self.users: dict[str, tuple] = {}  # credentials -> (api_user_id, api_user_name)
-
-    def identify(self) -> None:
-        """Who the credentials in use belong to (``GET /v1/me``, once per credentials), for the
-        audit columns of ``sync_health``; empty when the token lacks the 'me' scope."""
-        if self.client.credentials_in_use in self.users:
-            return
-        try:
-            me = self.client.get("/me").data
-        except XurrentApiError as error:
-            if error.status not in (403, 404):
-                raise
-            log.info(f"{HEALTH_TABLE}: the API user is not recorded ({error.status} on /v1/me)")
-            me = None
-        me = me if isinstance(me, dict) else {}
-        # Keyed after the request: a refused primary token may have switched to the backup.
-        self.users[self.client.credentials_in_use] = (me.get("id"), me.get("name"))
-
-    def audit(self, ask: bool) -> dict:
-        """The audit columns of a ``sync_health`` row written now; ``ask=False`` makes no
-        request (the budget is used up, or the sync is failing)."""
-        if ask:
-            self.identify()  # the credentials may have changed to the backup ones
-        credentials = self.client.credentials_in_use
-        user_id, user_name = self.users.get(credentials, (None, None))
-        return {
-            "api_host": urlsplit(self.settings.api_url).netloc,
-            "account_id": self.settings.account_id,
-            "api_user_id": user_id,
-            "api_user_name": user_name,
-            "credentials": credentials,
-        }
-
-    def close_unfinished(self, streams: list[Stream], status: str, error) -> list[str]:
-        """Give every stream of this sync that did not finish (stopped, or never started) a
-        ``sync_health`` row with ``status``, committed with the state it reached; returns
-        their names. Never masks the error that ended the sync with one of recording it."""
-        unfinished = []
-        try:
-            for stream in streams:
-                if stream.name not in self.metrics:
-                    self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
-                if self.metrics[stream.name].status is None:
-                    unfinished.append(stream.name)
-                    self.finish(stream, status, error, audit=False)
-        except Exception as health_error:  # noqa: BLE001 - the sync's error is the one to raise
-            log.warning(f"{HEALTH_TABLE}: could not record the sync's end: {redact(health_error)}")
-        return unfinished
 
     def plan(self, stream: Stream) -> None:
         """Fix where ``stream`` starts before any request, so that every checkpoint carries
@@ -218,14 +177,14 @@ class Sync:
             pool.shutdown(wait=False, cancel_futures=True)
 
     def start(self, stream: Stream) -> None:
-        metrics = self.metrics[stream.name] = StreamMetrics(stream.name, self.now)
+        metrics = self.health.start(stream.name)
         state = self.states[stream.name]
         plans = " and ".join(walk.query.describe(stream.cursor_field) for walk in state.walks)
         metrics.started(self.modes[stream.name], plans, state.cursor)
 
     def fetch(self, stream: Stream, walk: Walk) -> Page:
         """The next page of ``walk`` (runs on a worker thread)."""
-        metrics = self.metrics[stream.name]
+        metrics = self.health.streams[stream.name]
         while True:
             try:
                 response = self.client.get(stream.path, self.params(stream, walk), metrics)
@@ -243,7 +202,7 @@ class Sync:
         if following and page.summary.next_page is None:
             capped = page.walk.throttled or page.summary.throttled
             reason = "the server capped the walk" if capped else ""
-            self.metrics[stream.name].continued(
+            self.health.streams[stream.name].continued(
                 reason or f"finished {page.walk.query.describe(describe)}",
                 following[0].query.describe(describe),
             )
@@ -263,7 +222,7 @@ class Sync:
     def walks_wanted(self, stream: Stream) -> int:
         """How many walks in flight keep the burst rate busy at ``stream``'s response time
         (the median of its last requests)."""
-        recent = self.metrics[stream.name].response_seconds[-RESPONSE_SAMPLES:]
+        recent = self.health.streams[stream.name].response_seconds[-RESPONSE_SAMPLES:]
         if not recent:
             return 1
         return min(WALKS_AT_ONCE, math.ceil(WALKS_PER_RATE_SECOND * statistics.median(recent)))
@@ -309,20 +268,18 @@ class Sync:
         for record in page.records:
             deleted += stream.apply(record, self.op, self.settings.account_id)
         upserted = len(page.records) if isinstance(stream, TableStream) else 0
-        metrics = self.metrics[stream.name]
+        metrics = self.health.streams[stream.name]
         metrics.page(len(page.records), upserted, deleted, page.summary.position)
         if self.states[stream.name].walks:
             self.op.checkpoint(dump_state(self.states))
         else:
-            self.finish(stream, SUCCEEDED)
+            self.finish(stream.name, SUCCEEDED)
 
-    def finish(self, stream: Stream, status: str, error=None, audit: bool = True) -> None:
-        """Close a stream's figures and commit its ``sync_health`` row (``audit=False``: no
-        request to learn the API user, the budget is used up)."""
-        metrics = self.metrics[stream.name]
-        metrics.finish(status, self.states[stream.name].reached, error)
-        context = self.audit(ask=audit)
-        self.op.upsert(HEALTH_TABLE, metrics.health_row(self.id, self.started_at, context))
+    def finish(self, name: str, status: str, error=None, ask: bool = True) -> None:
+        """Commit a stream's ``sync_health`` row with the state (``ask=False``: no request to
+        learn the API user, the budget is used up or the sync is failing)."""
+        reached = self.states[name].reached
+        self.op.upsert(HEALTH_TABLE, self.health.row(name, status, reached, error, ask))
         self.op.checkpoint(dump_state(self.states))
 
 
@@ -339,34 +296,35 @@ def summarise(stream: Stream, response, end: str | None = None) -> tuple[PageSum
             "unexpected_response",
         )
 
-    def at(index: int) -> str | None:
-        return moment(stream, records[index], response.status) if records else None
+    def at(index: int) -> datetime:
+        return moment(stream, records[index], response.status)
 
-    reached_end = end is not None and bool(records) and at(-1) >= end
+    end_at = None if end is None else parse_utc(end)
+    reached_end = end_at is not None and bool(records) and at(-1) >= end_at
     if reached_end:  # sorted ascending: keep the rows before the first one past the end
-        records = records[: next(i for i in range(len(records)) if at(i) >= end)]
+        records = records[: next(i for i in range(len(records)) if at(i) >= end_at)]
     throttled = str(response.headers.get(THROTTLED_HEADER, "")).strip().lower() == "true"
     summary = PageSummary(
         row_count=len(records),
         next_page=None if reached_end else next_page(stream, response.links),
-        position=at(-1),
+        position=format_utc(at(-1)) if records else None,
         last_id=int(records[-1]["id"]) if records else None,
         throttled=throttled,
-        first_position=at(0),
+        first_position=format_utc(at(0)) if records else None,
         reached_end=reached_end,
     )
     return summary, records
 
 
-def moment(stream: Stream, record: Any, status: int) -> str:
-    """A record's cursor field as canonical UTC text (which sorts as time does); its id is
-    checked too, since the state keeps the last one."""
+def moment(stream: Stream, record: Any, status: int) -> datetime:
+    """A record's cursor field as an instant; its id is checked too, since the state keeps
+    the last one."""
     try:
         int(record["id"])
-        text = to_utc_text(record[stream.cursor_field])
-        if text is None:
+        value = parse_timestamp(record[stream.cursor_field])
+        if value is None:
             raise ValueError
-        return text
+        return value
     except (KeyError, TypeError, ValueError, RecordFormatError):
         raise XurrentApiError(
             f"A record from {stream.path} lacks a valid id or {stream.cursor_field}.",

@@ -1,4 +1,5 @@
-"""One stream's counters: progress lines at milestones, and the sync_health row they give."""
+"""One stream's counters: progress lines at milestones, and the sync_health row they give
+(health.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 from requests.structures import CaseInsensitiveDict
 
 from xurrent_connector import metrics as metrics_module
-from xurrent_connector.metrics import HEALTH_COLUMNS, StreamMetrics, health_schema
+from xurrent_connector.health import HEALTH_COLUMNS, health_row, health_schema
+from xurrent_connector.metrics import StreamMetrics
+from xurrent_connector.pacing import RateLimit
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 AUDIT = {
@@ -18,6 +21,11 @@ AUDIT = {
     "api_user_name": "API User",
     "credentials": "primary",
 }
+
+
+def rate(headers) -> RateLimit:
+    """An answer's rate-limit figures, read as the client reads them."""
+    return RateLimit.of(CaseInsensitiveDict(headers), 0.0)
 
 
 class Clocks:
@@ -45,7 +53,7 @@ def test_progress_is_logged_at_milestones_not_per_page(lines):
     stream = StreamMetrics("products", clocks.now, clocks.monotonic)
     # Header names as the API writes them; requests hands them over case-insensitively.
     headers = CaseInsensitiveDict({"X-RateLimit-Limit": "3600", "X-RateLimit-Remaining": "3500"})
-    stream.request("ok", 0.1, headers)
+    stream.attempt("ok", 0.1, rate(headers))
     for _ in range(60):
         stream.page(100, 100, 0, "2024-05-01T10:00:00Z")
         clocks.seconds += 0.1
@@ -63,18 +71,20 @@ def test_the_health_row_is_computed_from_the_counters(lines):
     clocks = Clocks()
     stream = StreamMetrics("archive", clocks.now, clocks.monotonic)
     for seconds in (0.1, 0.2, 0.3, 0.4):
-        stream.request("ok", seconds, {"x-ratelimit-limit": "3600", "x-ratelimit-remaining": "9"})
-    stream.request("server_error", 0.5, {})
-    stream.request("throttled", 0.05, {"x-ratelimit-remaining": "0"})
-    stream.request("timeout")
-    stream.token_failure("token_endpoint_unavailable")
+        stream.attempt(
+            "ok", seconds, rate({"x-ratelimit-limit": "3600", "x-ratelimit-remaining": "9"})
+        )
+    stream.attempt("server_error", 0.5, rate({}))
+    stream.attempt("throttled", 0.05, rate({"x-ratelimit-remaining": "0"}))
+    stream.attempt("timeout")
+    stream.attempt("token_endpoint_unavailable")
     for _ in range(4):
         stream.retry()
     stream.page(3, 0, 2, "2026-02-01T10:00:00Z")
     clocks.seconds = 12.5
     stream.finish("succeeded", "2026-02-01T10:00:00Z")
 
-    row = stream.health_row("sync-1", START, AUDIT)
+    row = health_row(stream, "sync-1", START, AUDIT)
     assert set(row) == set(HEALTH_COLUMNS) == set(health_schema()["columns"])
     assert row["table_name"] == "archive" and row["sync_id"] == "sync-1"
     assert (row["rows_upserted"], row["rows_deleted"], row["pages"]) == (0, 2, 1)
@@ -102,7 +112,7 @@ def test_a_stream_without_requests_has_no_rates_and_a_failure_keeps_its_error(li
     clocks = Clocks()
     stream = StreamMetrics("projects", clocks.now, clocks.monotonic)
     stream.finish("failed", None, RuntimeError("boom"))
-    row = stream.health_row("sync-2", START, AUDIT)
+    row = health_row(stream, "sync-2", START, AUDIT)
     assert row["error_rate"] is None and row["mean_response_ms"] is None
     assert row["p_95_response_ms"] is None
     assert (row["status"], row["error"]) == ("failed", "RuntimeError: boom")
@@ -112,8 +122,8 @@ def test_the_summary_adds_up_every_stream(lines):
     clocks = Clocks()
     streams = [StreamMetrics(name, clocks.now, clocks.monotonic) for name in ("a", "b")]
     for number, stream in enumerate(streams, start=1):
-        stream.request("ok", 0.1, {})
-        stream.request("throttled", 0.1, {})
+        stream.attempt("ok", 0.1, rate({}))
+        stream.attempt("throttled", 0.1, rate({}))
         stream.retry()
         stream.page(10 * number, 10 * number, 0, None)
     metrics_module.log_summary(streams, 3.25)

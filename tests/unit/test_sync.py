@@ -52,7 +52,7 @@ class StubApi:
         query = dict(params or {})
         self.calls.append((path, query))
         if metrics is not None:
-            metrics.request("ok")
+            metrics.attempt("ok")
         if "offset" in query and self.refuse_cursors:
             raise XurrentApiError("HTTP 400 (search_after is invalid)", 400, "bad_request")
         field = query["sort"].split(",")[0]
@@ -355,7 +355,7 @@ class TimedApi(StubApi):
                 raise XurrentApiError("HTTP 503 after 3 attempts", 503, "server_error")
             response = super().get(path, params, None)
         if metrics is not None:
-            metrics.request("ok", self.seconds)
+            metrics.attempt("ok", self.seconds)
         return response
 
 
@@ -458,9 +458,8 @@ def test_a_failed_walk_comes_after_the_pages_fetched_before_it_and_stops_the_oth
     organizations = [row["id"] for row in op.rows("organizations")]
     assert organizations == list(range(1, len(organizations) + 1))  # in order, none lost
     calls = len(api.calls)
-    time.sleep(0.1)
-    assert len(api.calls) == calls  # nothing after the stop
     assert wait_until(lambda: not walk_threads())
+    assert len(api.calls) == calls  # nothing after the stop
     health = {row["table_name"]: row["status"] for row in op.rows("sync_health")}
     assert health == {"organizations": "failed", "products": "failed"}
 
@@ -474,10 +473,9 @@ def test_an_error_in_the_writes_stops_every_walk():
     with pytest.raises(ValueError):
         run_sync(settings(tables="organizations,products"), {}, api, op=Failing(), now=lambda: NOW)
     assert api.cancelled
-    assert wait_until(lambda: not walk_threads())
     calls = len(api.calls)
-    time.sleep(0.1)
-    assert len(api.calls) == calls
+    assert wait_until(lambda: not walk_threads())
+    assert len(api.calls) == calls  # nothing after the stop
 
 
 def wait_until(condition) -> bool:
