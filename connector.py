@@ -9,15 +9,15 @@ key), streams (what is read and written), state, sync (the walker), http, auth a
 import dataclasses
 import json
 
-from fivetran_connector_sdk import ConfigurationForm, Connector, Test
+from fivetran_connector_sdk import ConfigurationForm, Connector, Operations, Test
 from fivetran_connector_sdk import Logging as log
 
-from xurrent_connector.auth import StaticToken
+from xurrent_connector.auth import BACKUP, PRIMARY, ROLES
 from xurrent_connector.errors import ConfigurationError, XurrentApiError
+from xurrent_connector.health import health_schema
 from xurrent_connector.http import XurrentClient
-from xurrent_connector.metrics import health_schema
 from xurrent_connector.options import OPTIONS, form_field_of, parse_settings
-from xurrent_connector.redact import REDACTED, redact
+from xurrent_connector.redact import redact, register_secret
 from xurrent_connector.streams import TABLES
 from xurrent_connector.sync import run_sync
 
@@ -37,12 +37,14 @@ def schema(configuration: dict):
     return [table.schema_entry() for table in TABLES.values()] + [health_schema()]
 
 
-def update(configuration: dict, state: dict):
+def update(configuration: dict, state: dict, op=Operations):
     """Sync the configured tables, checkpointing after every page.
 
     Args:
         configuration: the connection's configuration (all values are strings).
         state: the last checkpointed state, ``{}`` on the first sync.
+        op: where rows and checkpoints go; the SDK's ``Operations`` (the benchmark passes a
+            sink with the same methods, so it measures this very function).
     """
     settings = validate_configuration(configuration)
     log.info(
@@ -51,7 +53,7 @@ def update(configuration: dict, state: dict):
     )
     client = XurrentClient(settings)
     try:
-        run_sync(settings, state, client)
+        run_sync(settings, state, client, op=op)
     finally:
         client.close()
 
@@ -84,16 +86,16 @@ def setup_test(check):
 
 
 def _failure_message(error: Exception, configuration) -> str:
-    """The finding as the user reads it, with every configured secret removed however short
-    (the global redaction only knows secrets of six characters or more)."""
-    message = redact(str(error), max_length=1000)
-    if not isinstance(error, (SetupProblem, XurrentApiError)):
-        message = f"The setup test failed unexpectedly ({type(error).__name__}: {message})"
+    """The finding as the user reads it, with every configured secret removed: registered
+    here too, since a configuration that does not parse has registered none."""
     values = configuration if isinstance(configuration, dict) else {}
     for option in OPTIONS:
         secret = values.get(option.name) if option.secret else None
-        if isinstance(secret, str) and len(secret.strip()) >= 3:
-            message = message.replace(secret.strip(), REDACTED)
+        if isinstance(secret, str):
+            register_secret(secret.strip())
+    message = redact(str(error), max_length=1000)
+    if not isinstance(error, (SetupProblem, XurrentApiError)):
+        message = f"The setup test failed unexpectedly ({type(error).__name__}: {message})"
     return message
 
 
@@ -104,15 +106,11 @@ def _settings(configuration: dict):
         raise SetupProblem(str(error)) from None
 
 
-def _client(configuration: dict, token_provider=None, use_backup=False) -> XurrentClient:
+def _client(settings, roles=ROLES) -> XurrentClient:
     """The connector's own client, with one attempt per request and little patience for 429s:
     a user waits in the form."""
     return XurrentClient(
-        _settings(configuration),
-        token_provider=token_provider,
-        use_backup=use_backup,
-        max_consecutive_429=2,
-        max_throttle_wait_seconds=30,
+        settings, roles=roles, max_consecutive_429=2, max_throttle_wait_seconds=30
     )
 
 
@@ -125,7 +123,10 @@ def check_configuration(configuration: dict) -> None:
 @setup_test
 def check_api_reachable(configuration: dict) -> None:
     """The API answers at the chosen region/environment/base_url (GET /v1)."""
-    client = _client(configuration, StaticToken(PROBE_TOKEN))
+    settings = dataclasses.replace(
+        _settings(configuration), oauth_token=PROBE_TOKEN, client_id=None, client_secret=None
+    )
+    client = _client(settings, roles=(PRIMARY,))
     try:
         client.get("")
     except XurrentApiError as error:
@@ -143,14 +144,15 @@ def check_api_reachable(configuration: dict) -> None:
 @setup_test
 def check_credentials(configuration: dict) -> None:
     """The credentials are accepted and work in the account (GET /v1/me)."""
-    _check_me(_client(configuration))
+    _check_me(_client(_settings(configuration)))
 
 
 @setup_test
 def check_backup_credentials(configuration: dict) -> None:
     """The backup credentials, when given, are accepted too (GET /v1/me with them)."""
-    if _settings(configuration).has_backup:
-        _check_me(_client(configuration, use_backup=True))
+    settings = _settings(configuration)
+    if settings.has_backup:
+        _check_me(_client(settings, roles=(BACKUP,)))
 
 
 def _check_me(client: XurrentClient) -> None:
@@ -173,7 +175,7 @@ def _check_me(client: XurrentClient) -> None:
 @setup_test
 def check_tables_readable(configuration: dict) -> None:
     """Each selected table can be read (GET /v1/<table>?per_page=1&fields=id)."""
-    client = _client(configuration)
+    client = _client(_settings(configuration))
     problems = []
     try:
         for table in client.settings.tables:

@@ -2,9 +2,9 @@
 
 An ``Option`` holds all there is to say about a key: its label and help text, what it accepts,
 its default, whether it is a secret and how its text becomes a value. ``parse_settings``
-validates a configuration with these declarations, ``form_fields`` builds the setup form from
-them, and the README's configuration table is generated from them (tools/readme_tables.py,
-checked by a test), so the three can never disagree.
+validates a configuration with these declarations, ``form_field_of`` builds each field of the
+setup form from them, and the README's configuration table and the configuration.json template
+are generated from them (tools/generate_docs.py, checked by a test), so none can disagree.
 
 Configuration values arrive as strings (an empty string means "not set"). Every key is checked
 before the first request, so a typo fails the setup test with a message that names the key,
@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from fivetran_connector_sdk import form_field
 
 from .errors import ConfigurationError
-from .redact import register_secret, safe_log
+from .redact import MIN_SECRET_LENGTH, register_secret, safe_log
 from .streams import TABLE_NAMES
 
 TEXT, SECRET, CHOICE, TOGGLE = "text", "secret", "choice", "toggle"
@@ -71,6 +71,7 @@ class Option:
     note: str | None = None  # what an empty value means, when not simply the default
     required: bool = False
     placeholder: str | None = None
+    template: str | None = None  # what configuration.json shows, when not the default
 
     accepted = property(lambda self: self.value.accepted)
     parse = property(lambda self: self.value.parse)
@@ -87,6 +88,17 @@ class Option:
         if isinstance(self.default, tuple):
             return f"Default: {','.join(self.default)}."
         return "No default." if self.default is None else f"Default: {self.default}."
+
+    @property
+    def template_value(self) -> str:
+        """The key's value in the configuration.json template: a hint, or the default."""
+        if self.template is not None:
+            return self.template
+        if isinstance(self.default, bool):
+            return str(self.default).lower()
+        if isinstance(self.default, tuple):
+            return ",".join(self.default)
+        return "" if self.default is None else str(self.default)
 
     @property
     def description(self) -> str:
@@ -116,6 +128,15 @@ def _header_safe(value: str) -> str:
     if not _HEADER_SAFE.match(value):
         raise ValueError("the value contains spaces or control characters (value not shown)")
     return value
+
+
+def _secret(value: str) -> str:
+    if len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"shorter than {MIN_SECRET_LENGTH} characters, so not a value Xurrent issued "
+            "(value not shown)"
+        )
+    return _header_safe(value)
 
 
 def _choice(values: tuple[str, ...]) -> Callable[[str], str]:
@@ -205,7 +226,7 @@ def choice(options: tuple[tuple[str, str], ...]) -> Value:
 
 
 URL = Value("an https:// URL (http:// only for localhost, 127.0.0.1 or ::1)", _url)
-TOKEN = Value("the value exactly as issued", _header_safe, SECRET)
+TOKEN = Value("the value exactly as issued", _secret, SECRET)
 ON_OFF = Value("'true' or 'false'", _boolean, TOGGLE)
 
 # --- the options ------------------------------------------------------------------------------
@@ -220,6 +241,7 @@ OPTIONS: tuple[Option, ...] = (
         note="Required.",
         required=True,
         placeholder="widget",
+        template="<YOUR_ACCOUNT_ID, e.g. widget>",
     ),
     Option(
         "oauth_token",
@@ -228,6 +250,7 @@ OPTIONS: tuple[Option, ...] = (
         "token, with read scope for the selected tables.",
         TOKEN,
         note="Required unless client ID and client secret are given; do not set both.",
+        template="<YOUR_PERSONAL_ACCESS_TOKEN, or empty with client_id and client_secret>",
     ),
     Option(
         "client_id",

@@ -17,8 +17,9 @@ from fivetran_connector_sdk import Logging as log
 
 REDACTED = "[REDACTED]"
 
-# Shorter values are not registered: replacing every "T" in a message would make it unreadable,
-# and real tokens and secrets are far longer than this.
+#: The shortest secret there is: the configuration refuses shorter tokens and client secrets
+#: (no real one is), so every secret in use is registered. Registering "T" or "tok" would make
+#: messages unreadable and could cut the labels the patterns below look for.
 MIN_SECRET_LENGTH = 6
 
 # Server bodies can be large HTML error pages; keep messages readable.
@@ -32,10 +33,12 @@ _CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
     # header echoes such as "'Authorization': 'xyz'" or "authorization=xyz"
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\"\s,}]+"),
-    # form bodies / JSON: access_token=..., "client_secret": "...", refresh_token, password
+    # form bodies / JSON: access_token=..., "client_secret": "...", refresh_token, password;
+    # after a separator and a space only a quoted value counts, so that our own messages
+    # ("Configuration key 'oauth_token': missing") stay readable
     re.compile(
         r"(?i)(\b(?:access_token|refresh_token|client_secret|oauth_token|password|secret)"
-        r"['\"]?\s*[:=]\s*['\"]?)[^'\"&\s,}]+"
+        r"['\"]?(?:[:=]['\"]?|\s*[:=]\s*['\"]))[^'\"&\s,}]+"
     ),
 )
 
@@ -53,13 +56,13 @@ def redact(text: object, max_length: int = MAX_TEXT_LENGTH) -> str:
     Long texts are shortened after redaction so a secret can never be cut in half and survive.
     """
     result = str(text)
+    for pattern in _CREDENTIAL_PATTERNS:  # first, while every label is intact
+        result = pattern.sub(_keep_label, result)
     with _known_secrets_lock:
         secrets = sorted(_known_secrets, key=len, reverse=True)
     for secret in secrets:
         if secret in result:
             result = result.replace(secret, REDACTED)
-    for pattern in _CREDENTIAL_PATTERNS:
-        result = pattern.sub(_keep_label, result)
     if len(result) > max_length:
         result = result[: max_length - 1] + "…"
     return result

@@ -253,17 +253,26 @@ def test_without_backup_credentials_their_test_passes_without_a_request(sim, goo
 
 
 @pytest.mark.parametrize("exception", [connector.SetupProblem, RuntimeError])
-def test_wrapper_scrubs_configured_secrets_of_any_length(exception):
-    """Even a secret too short for the global redaction registry never reaches a message."""
+def test_wrapper_scrubs_configured_secrets_even_when_the_configuration_does_not_parse(exception):
+    """Secrets as short as a secret can be never reach a message, even from a configuration
+    that fails before registering them."""
 
     def leaky_check(configuration):
         raise exception(f"boom {configuration['oauth_token']} {configuration['client_secret']}")
 
-    configuration = {"oauth_token": "tok", "client_secret": "s3cr"}
+    configuration = {"oauth_token": "tok123", "client_secret": "s3cr3t"}
     response = connector.setup_test(leaky_check)(configuration)
     assert "boom" in response.failure
-    assert "tok" not in response.failure and "s3cr" not in response.failure
+    assert "tok123" not in response.failure and "s3cr3t" not in response.failure
     assert leaky_check.__name__ == connector.setup_test(leaky_check).__name__
+
+
+def test_a_secret_too_short_to_be_real_is_refused_without_being_shown():
+    """Secrets shorter than the redaction minimum are refused, so every secret in use is
+    one the redaction knows."""
+    response = TESTS["check_configuration"]({"account_id": "widget", "oauth_token": "Zq9"})
+    assert "Configuration key 'oauth_token': shorter than 6 characters" in response.failure
+    assert "Zq9" not in response.failure
 
 
 # --- the SDK CLI and the deploy zip ---------------------------------------------------------------

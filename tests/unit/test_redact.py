@@ -81,3 +81,10 @@ def test_no_secret_in_logs_or_errors_across_failure_paths(sim, make_client, caps
     for secret in [TOKEN, CLIENT_SECRET, "csec-OTHER-55555555", "tok-BAD-7777777", *issued]:
         assert secret not in everything
     assert "Bearer" not in everything and "Authorization" not in everything
+
+
+def test_the_connectors_own_messages_about_secret_keys_stay_readable():
+    """A key named in a message is not a credential: only a quoted value after "key: " is."""
+    message = "Configuration key 'oauth_token': missing; set oauth_token to a token"
+    assert redact(message) == message
+    assert "hunter2x" not in redact("{'client_secret': 'hunter2x'}")
