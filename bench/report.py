@@ -59,8 +59,8 @@ def phase_markdown(title: str, phase: dict) -> list[str]:
         f" growth {_cell(phase.get('rss_growth_mb'), '{:.1f}')} MB)",
         f"- upserts {_cell(phase.get('upserts'), '{}')}, checkpoints"
         f" {_cell(phase.get('checkpoints'), '{}')}, state {_cell(phase.get('state_bytes'), '{}')}"
-        f" bytes; concurrency reported {phase.get('concurrency_reported') or 'none (1 assumed)'},"
-        f" max requests in flight observed {phase.get('max_in_flight_observed')}{outside}",
+        f" bytes; max requests in flight observed {phase.get('max_in_flight_observed')}"
+        f"{outside}",
     ]
     if total.get("client_seconds") is not None:
         lines.append(
@@ -367,6 +367,8 @@ def render(result: dict) -> str:
         f" initial_sync_days=all, max_records_per_page={options['page_size']}",
         f"- machine: {machine['nproc']} CPUs, {machine['memory']}, Python {machine['python']},"
         f" git {machine.get('git_commit')}",
+        f"- the simulator generated the dataset in"
+        f" {_cell(result.get('simulator_generation_seconds'), '{:.1f}')} s",
         "",
     ]
     lines += comparison_markdown(result)

@@ -23,6 +23,7 @@ import io
 import pstats
 import time
 from functools import partial
+from urllib.parse import parse_qsl, urlsplit
 
 from fivetran_connector_sdk_cli.type_coercion import encode_row_data
 from fivetran_connector_sdk_core.model import DataType
@@ -31,7 +32,6 @@ from simulator import SimConfig, Simulator
 from xurrent_connector.http import XurrentClient
 from xurrent_connector.options import parse_settings
 from xurrent_connector.streams import TABLES
-from xurrent_connector.sync import next_page
 
 TOKEN = "row-cost-token"
 
@@ -65,14 +65,15 @@ def fetch_records(rows_per_table: int) -> dict[str, list[dict]]:
 
 
 def read_all(client, stream) -> list[dict]:
-    """Every record of a stream, page by page, as the connector asks for them."""
+    """Every record of a stream, page by page, with the connector's fields and order (the
+    simulator's next links repeat every parameter)."""
     params = {"sort": stream.sort, "per_page": "100", "fields": ",".join(stream.fields)}
     records = []
     while params is not None:
         response = client.get(stream.path, params)
         records += response.data
-        cursor = next_page(stream, response.links)
-        params = None if cursor is None else {**params, **cursor}
+        link = response.links.get("next")
+        params = None if link is None else dict(parse_qsl(urlsplit(link).query))
     return records
 
 

@@ -70,13 +70,6 @@ def load_connector(project_dir: str):
     return module
 
 
-def reported_concurrency(module) -> int | None:
-    """Walks the connector keeps in flight at most (xurrent_connector/sync.py: the tables at
-    once, a long walk split in ranges while the response time asks for more)."""
-    sync = sys.modules.get("xurrent_connector.sync")
-    return sync.WALKS_AT_ONCE if sync is not None else None
-
-
 def prepare_sdk_runtime(project_dir: str):
     """Configure the SDK the way `fivetran debug` would, minus the CLI (fivetran_sdk.md §6)."""
     from fivetran_connector_sdk_common import constants
@@ -184,7 +177,6 @@ def main(argv: list[str]) -> int:
         from fivetran_connector_sdk_cli import core_adapter  # noqa: F401  (count it in baseline)
 
         result["baseline_rss_kb"] = current_rss_kb()
-        result["concurrency_reported"] = reported_concurrency(module)
         profiler = None
         if arguments.get("profile"):
             from bench.profiling import SamplingProfiler

@@ -360,7 +360,7 @@ def phase_report(
         for name, entries in (listing_entries or {}).items()
         if name in traffic["tables"]
     }
-    concurrency = child.get("concurrency_reported") or 1
+    concurrency = max(1, traffic["max_in_flight"])  # as the simulator saw it
     wall = child.get("wall_seconds")
     run_end = None
     if wall is not None and child.get("started_at_epoch") is not None:
@@ -420,7 +420,6 @@ def phase_report(
         "error": child.get("error"),
         "tables": tables,
         "total": total,
-        "concurrency_reported": child.get("concurrency_reported"),
         "concurrency_used_for_floor": concurrency,
         "max_in_flight_observed": traffic["max_in_flight"],
         "upserts": (child.get("counts") or {}).get("Upserts"),
@@ -634,7 +633,12 @@ def run_scenario(
     sink mode also the same incremental sync with no lookback, to show what the lookback
     costs (the sink keeps nothing, so both start from the same state and the same data)."""
     scenario = Scenario(options, log_dir, mode, profile)
-    result: dict = {"dataset": scenario.counts, "profiled": profile, "mode": mode}
+    result: dict = {
+        "dataset": scenario.counts,
+        "profiled": profile,
+        "mode": mode,
+        "simulator_generation_seconds": scenario.simulator.generation_seconds,
+    }
     try:
         result["ground_truth_rows"] = {table: len(ids) for table, ids in scenario.truth.items()}
         full, child = scenario.full()

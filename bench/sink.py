@@ -2,9 +2,8 @@
 
 In production Fivetran's own runner takes the rows over gRPC; the local DuckDB runner of
 ``fivetran debug`` is not in the loop, yet it dominates every figure measured through it. The
-sink mode drives the connector exactly as ``connector.update`` does (parse the settings,
-``XurrentClient(settings)``, ``run_sync(settings, state, client, op=...)``: the same threads,
-the same pacing) and hands the operations to ``CountingSink``, which does the work the SDK's
+sink mode calls the connector's own ``update(configuration, state, op=sink)`` (the same
+threads, the same pacing) and hands the operations to ``CountingSink``, which does the work the SDK's
 ``Operations`` does before a row leaves the process (encode each row with the declared column
 types, serialise each checkpoint's state) and then counts and drops it. It keeps the ids per
 table so the parent can check the rows against the simulator's ground truth.
@@ -75,16 +74,10 @@ class CountingSink:
 
 
 def run_sync_to_sink(module, configuration: dict, state: dict) -> CountingSink:
-    """One sync the way ``connector.update`` runs it, with the sink as ``op``.
+    """One sync through the connector's own ``update``, with the sink as ``op``.
 
-    ``module`` is the loaded connector.py: its own parser, client class and ``run_sync`` are
-    used, so nothing here can differ from what the SDK would call.
+    ``module`` is the loaded connector.py, so nothing here can differ from what the SDK calls.
     """
-    settings = module.validate_configuration(configuration)
     sink = CountingSink(declared_column_types(module.schema(configuration)))
-    client = module.XurrentClient(settings)
-    try:
-        module.run_sync(settings, state, client, op=sink)
-    finally:
-        client.close()
+    module.update(configuration, state, op=sink)
     return sink
