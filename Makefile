@@ -1,5 +1,5 @@
 # One-command workflows. Every target creates .venv from the pinned requirements first, so a
-# fresh clone needs nothing but python3 (3.10+) and make.
+# fresh clone needs nothing but python3 (3.11+: datetime.fromisoformat reads 'Z') and make.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
