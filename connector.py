@@ -1,9 +1,10 @@
 """Fivetran Connector SDK entry points for the Xurrent (formerly 4me) REST API.
 
-Replicates organizations, products and projects incrementally, and marks projects that move to
-the archive or the trash deleted. This file holds what the SDK calls: the schema, the sync, the
-setup form and its tests. The package next to it holds the rest: options (every configuration
-key), streams (what is read and written), state, sync (the walker), http, auth and metrics.
+Replicates organizations, products, projects, people, teams, sites, services, service
+instances, configuration items, contracts, project tasks and time entries incrementally, and
+marks the records that move to the archive or the trash deleted. This file holds what the SDK
+calls: the schema, the sync, the setup form and its tests. The package next to it holds the
+rest (the README's "Additional files" names each module and its job).
 """
 
 import dataclasses
@@ -16,9 +17,9 @@ from xurrent_connector.auth import BACKUP, PRIMARY, ROLES
 from xurrent_connector.errors import ConfigurationError, XurrentApiError
 from xurrent_connector.health import health_schema
 from xurrent_connector.http import XurrentClient
-from xurrent_connector.options import OPTIONS, form_field_of, parse_settings
+from xurrent_connector.options import OPTIONS, excluded_columns, form_field_of, parse_settings
 from xurrent_connector.redact import redact, register_secret
-from xurrent_connector.streams import TABLES
+from xurrent_connector.streams import TABLE_NAMES, TABLES, sync_groups
 from xurrent_connector.sync import run_sync
 
 
@@ -32,9 +33,10 @@ def validate_configuration(configuration: dict):
 
 
 def schema(configuration: dict):
-    """Every table with every column and its type, whatever the configuration says: the SDK
-    may call schema() with a partial configuration, and a column type can only widen."""
-    return [table.schema_entry() for table in TABLES.values()] + [health_schema()]
+    """Every table with every column and its type, less the columns ``exclude_columns`` leaves
+    out (the only key read here: the SDK may call schema() with a partial configuration)."""
+    tables = sync_groups(TABLE_NAMES, excluded_columns(configuration))[0]
+    return [table.schema_entry() for table in tables] + [health_schema()]
 
 
 def update(configuration: dict, state: dict, op=Operations):
@@ -174,19 +176,45 @@ def _check_me(client: XurrentClient) -> None:
 
 @setup_test
 def check_tables_readable(configuration: dict) -> None:
-    """Each selected table can be read (GET /v1/<table>?per_page=1&fields=id)."""
+    """Each selected table can be read (GET /v1/<collection>?per_page=1&fields=id). A sync
+    skips the tables it cannot read, so this lists which ones it can, and why not the others."""
     client = _client(_settings(configuration))
-    problems = []
+    readable, refused = [], {403: [], 404: []}
+    failed = []
     try:
-        for table in client.settings.tables:
+        for name in client.settings.tables:
             try:
-                client.get(f"/{table}", {"per_page": 1, "fields": "id"})
+                client.get(TABLES[name].path, {"per_page": 1, "fields": "id"})
             except XurrentApiError as error:
-                problems.append(f"{table}: {error}")
+                if error.status in refused:
+                    refused[error.status].append(name)
+                else:
+                    failed.append(f"{name}: {error}")
+            else:
+                readable.append(name)
     finally:
         client.close()
-    if problems:
-        raise SetupProblem("Cannot read every selected table. " + " ".join(problems))
+    if refused[403] or refused[404] or failed:
+        raise SetupProblem(_unreadable(client.settings.account_id, readable, refused, failed))
+
+
+def _unreadable(account: str, readable: list, refused: dict, failed: list) -> str:
+    """Which tables can be read and why the others cannot, grouped by cause."""
+    parts = [f"Readable: {', '.join(readable) or 'none'}."]
+    if refused[403]:
+        parts.append(
+            f"Refused (HTTP 403): {', '.join(refused[403])}: give the token their read scopes "
+            f"(e.g. '{refused[403][0].replace('_', ' ').title()} - Read') and check account_id "
+            f"'{account}' (the token's user must have access to it), or leave them out of "
+            "the tables setting; a sync skips them."
+        )
+    if refused[404]:
+        parts.append(
+            f"Not found (HTTP 404): {', '.join(refused[404])}: this Xurrent server does not "
+            f"have them (an older version?) or account_id '{account}' is wrong; a sync skips "
+            "them."
+        )
+    return " ".join(parts + failed)
 
 
 SETUP_TESTS = (

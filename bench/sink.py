@@ -46,6 +46,7 @@ class CountingSink:
         self.encoded_bytes = 0
         self.state_json: str | None = None
         self.largest_state_bytes = 0
+        self.warnings: list[str] = []
 
     def upsert(self, table: str, data: dict) -> None:
         encoded = encode_row_data(self._types.get(table, {}), data)
@@ -64,6 +65,10 @@ class CountingSink:
         with self._lock:
             self.counts["Deletes"] += 1
             self.deleted.setdefault(table, []).append(keys.get("id"))
+
+    def warning(self, message: str) -> None:
+        with self._lock:
+            self.warnings.append(message)
 
     def checkpoint(self, state: dict) -> None:
         text = json.dumps(state)

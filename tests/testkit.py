@@ -167,6 +167,9 @@ class Recorder:
         self.calls.append(("checkpoint", state))
         self.states.append(state)
 
+    def warning(self, message: str) -> None:
+        self.calls.append(("warning", message))
+
     def rows(self, table: str) -> list[dict]:
         return [call[2] for call in self.calls if call[0] == "upsert" and call[1] == table]
 

@@ -33,8 +33,9 @@ README = PROJECT_DIR / "README.md"
 CONFIGURATION = PROJECT_DIR / "configuration.json"
 TABLES_DOC = PROJECT_DIR / "docs" / "tables.md"
 START, END = "<!-- options:start -->", "<!-- options:end -->"
+PERSONAL_START, PERSONAL_END = "<!-- personal:start -->", "<!-- personal:end -->"
 SET_BY_LISTINGS = {
-    bin.column: f"when the project moved to the {bin.name} (`GET /v1/{bin.name}`)" for bin in BINS
+    bin.column: f"when the record moved to the {bin.name} (`GET /v1/{bin.name}`)" for bin in BINS
 }
 
 
@@ -61,6 +62,16 @@ def configuration_template() -> str:
     return json.dumps(values, indent=2) + "\n"
 
 
+def personal_columns() -> str:
+    """The README's list of the columns that hold personal data, per table."""
+    lines = []
+    for table in TABLES.values():
+        if table.personal_columns:
+            columns = ", ".join(f"`{name}`" for name in table.personal_columns)
+            lines.append(f"- `{table.name}`: {columns}")
+    return "\n".join(lines)
+
+
 def _type_name(declared) -> str:
     if isinstance(declared, dict):
         return f"DECIMAL({declared['precision']},{declared['scale']})"
@@ -72,8 +83,8 @@ def _origin(table: str, column: str) -> str:
         return HEALTH_COLUMNS[column].meaning
     if column in SET_BY_LISTINGS:
         return SET_BY_LISTINGS[column]
-    source = next(c.source for c in TABLES[table].columns if c.name == column)
-    return f"`{source}`"
+    declared = next(c for c in TABLES[table].columns if c.name == column)
+    return f"`{declared.source}`" + (" (personal data)" if declared.personal else "")
 
 
 def tables_document() -> str:
@@ -97,11 +108,16 @@ def tables_document() -> str:
     return "\n".join(parts) + "\n"
 
 
-def readme_with_options(text: str) -> str:
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+def _between(text: str, start: str, end: str, content: str) -> str:
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
     if not pattern.search(text):
-        raise SystemExit(f"README.md lacks the markers {START} ... {END}")
-    return pattern.sub(f"{START}\n{options_table()}\n{END}", text)
+        raise SystemExit(f"README.md lacks the markers {start} ... {end}")
+    return pattern.sub(lambda _: f"{start}\n{content}\n{end}", text)
+
+
+def readme_with_options(text: str) -> str:
+    text = _between(text, START, END, options_table())
+    return _between(text, PERSONAL_START, PERSONAL_END, personal_columns())
 
 
 def main(argv=None) -> int:

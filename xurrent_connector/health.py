@@ -27,7 +27,7 @@ from .metrics import StreamMetrics
 from .timestamps import format_utc
 
 HEALTH_TABLE = "sync_health"
-SUCCEEDED, FAILED, RATE_LIMITED = "succeeded", "failed", "rate_limited"
+SUCCEEDED, FAILED, RATE_LIMITED, SKIPPED = "succeeded", "failed", "rate_limited", "skipped"
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,14 @@ COLUMNS = (
     HealthColumn(
         "status",
         "STRING",
-        "`succeeded`, `failed`, or `rate_limited` (stopped for the budget)",
+        "`succeeded`, `failed`, `rate_limited` (stopped for the budget), or `skipped` (the API "
+        "refused to list it: 403 or 404)",
         lambda f: f.stream.status,
     ),
     HealthColumn(
         "error",
         "STRING",
-        "why it failed, secrets removed (or why another stream stopped it)",
+        "why it failed or was skipped, secrets removed (or why another stream stopped it)",
         lambda f: f.stream.error,
     ),
     HealthColumn(
@@ -120,7 +121,7 @@ COLUMNS = (
     HealthColumn(
         "rows_deleted",
         "LONG",
-        "projects marked deleted (archive and trash)",
+        "rows marked deleted (archive, trash, time entries flagged `deleted`)",
         lambda f: f.stream.deleted,
     ),
     HealthColumn("pages", "LONG", "pages read", lambda f: f.stream.pages),

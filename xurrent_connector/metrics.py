@@ -118,7 +118,7 @@ class StreamMetrics:
     def finish(self, status: str, cursor_reached: str | None, error: BaseException | None = None):
         self.status, self.cursor_reached, self.finished_at = status, cursor_reached, self.now()
         self.error = None if error is None else redact(f"{type(error).__name__}: {error}")
-        deleted = f" ({self.deleted} projects marked deleted)" if self.deleted else ""
+        deleted = f" ({self.deleted} rows marked deleted)" if self.deleted else ""
         log.info(
             f"{self.name}: {status}, {self.records} records in {self.pages} pages{deleted}, "
             f"{self.requests} requests, {self.retries} retries, {self.throttled_429} "

@@ -1,30 +1,37 @@
-"""The five streams: what each one reads, how it is walked, and what it writes.
+"""The streams: what each one reads, how it is walked, and what it writes.
 
 A stream is data, not code: a path, the timestamp it is walked by, and how a record becomes
-operations. Three streams are tables (organizations, products and projects, walked by
-``updated_at``): their columns decide the ``fields=`` list, the declared schema and the
-flattening of a record into a row, so none of the three can disagree with another. Two streams
-are the archive and trash listings (walked by ``created_at``): an entry of a project there
-marks the project's row deleted (``update`` of ``archived_at``/``trashed_at``, then
-``delete``) and other entries are skipped.
+operations. Twelve streams are tables (organizations, products, projects, people, teams, sites,
+services, service instances, configuration items, contracts, project tasks and time entries,
+walked by ``updated_at``): their columns decide the ``fields=`` list, the declared schema and
+the flattening of a record into a row, so none of the three can disagree with another. Two
+streams are the archive and trash listings (walked by ``created_at``): an entry of a record
+type a synced table keeps (``bin_type``: project, person, ci, project_task, time_entry) marks
+that row deleted (``update`` of ``archived_at``/``trashed_at``, then ``delete``); other entries
+are skipped. A time entry whose ``deleted`` field is true is a deleted row too.
 
 Conversion rules (xurrent_api.md §6, fivetran_sdk.md §2.3): datetimes in any ISO 8601 offset
-become aware UTC datetimes; decimals keep the API's exact text in DECIMAL(38, 10); a reference
-becomes ``<field>_id`` and ``<field>_name`` (the service also its provider's id, name and
-account); arrays, hashes and custom fields are JSON; ``disabled`` is always a boolean; null
-stays null. Not replicated: write-only ``*_attachments`` and the projects ``note``, which
-``fields=`` cannot select.
+become aware UTC datetimes, dates stay dates; decimals keep the API's exact text in
+DECIMAL(38, 10); a reference becomes ``<field>_id`` and ``<field>_name`` (a reference to a
+record a directory account may own, an organization, a person or a site, also
+``<field>_account_id``; the service also its provider's id, name and account); arrays, hashes
+and custom fields are JSON; ``disabled`` is always a boolean; null stays null. Columns that hold
+personal data are marked: the ``exclude_columns`` option can leave any column out. Not
+replicated: write-only ``*_attachments`` and the projects ``note``, which ``fields=`` cannot
+select.
 """
 
 from __future__ import annotations
 
+from copy import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import RecordFormatError, XurrentApiError
-from .timestamps import parse_timestamp
+from .timestamps import parse_date, parse_timestamp
 
 LONG, STRING, BOOLEAN, UTC_DATETIME, JSON = "LONG", "STRING", "BOOLEAN", "UTC_DATETIME", "JSON"
+NAIVE_DATE = "NAIVE_DATE"
 #: Exact decimals with generous headroom: an integer-part overflow would be stored as NULL.
 DECIMAL = {"type": "DECIMAL", "precision": 38, "scale": 10}
 
@@ -64,13 +71,15 @@ def to_bool(value: Any) -> bool | None:
 class Column:
     """A warehouse column: its name, SDK type, the top-level API field it comes from, and how
     to read it from a whole record (so nested references need no special case).
-    ``requested=False`` marks a column that is not asked for with ``fields=``."""
+    ``requested=False`` marks a column that is not asked for with ``fields=``; ``personal``
+    one that holds personal data (a person's name, e-mail address, phone number, ...)."""
 
     name: str
     sdk_type: Any
     source: str
     extract: Extractor
     requested: bool = True
+    personal: bool = False
 
 
 def _getter(field: str, convert: Callable[[Any], Any] | None) -> Extractor:
@@ -95,9 +104,9 @@ def long(field: str, name: str | None = None) -> list[Column]:
     return [Column(name or field, LONG, field, _getter(field, to_int))]
 
 
-def string(field: str, name: str | None = None) -> list[Column]:
+def string(field: str, name: str | None = None, personal: bool = False) -> list[Column]:
     """Text and enums (enums stay strings: legacy values such as ``na_cost_is_zero`` survive)."""
-    return [Column(name or field, STRING, field, _getter(field, None))]
+    return [Column(name or field, STRING, field, _getter(field, None), personal=personal)]
 
 
 def boolean(field: str) -> list[Column]:
@@ -113,13 +122,18 @@ def timestamp(field: str) -> list[Column]:
     return [Column(field, UTC_DATETIME, field, _getter(field, parse_timestamp))]
 
 
+def date(field: str) -> list[Column]:
+    """A calendar day (``yyyy-mm-dd``): no time, no zone."""
+    return [Column(field, NAIVE_DATE, field, _getter(field, parse_date))]
+
+
 def decimal(field: str) -> list[Column]:
     return [Column(field, DECIMAL, field, _getter(field, to_decimal_text))]
 
 
-def json_value(field: str) -> list[Column]:
+def json_value(field: str, personal: bool = False) -> list[Column]:
     """Arrays, hashes and custom fields: the parsed value itself (the SDK serialises it)."""
-    return [Column(field, JSON, field, _getter(field, None))]
+    return [Column(field, JSON, field, _getter(field, None), personal=personal)]
 
 
 def implicit_string(field: str, name: str) -> list[Column]:
@@ -129,9 +143,9 @@ def implicit_string(field: str, name: str) -> list[Column]:
 
 
 def set_by_lifecycle(name: str) -> list[Column]:
-    """``archived_at``/``trashed_at``: no API field; an upsert writes null (a listed project is
-    live, so upserting a restored project clears them) and the archive or trash stream sets
-    one with ``update``."""
+    """``archived_at``/``trashed_at``: no API field; an upsert writes null (a listed record is
+    live, so upserting a restored one clears them) and the archive or trash stream sets one
+    with ``update``."""
     return [Column(name, UTC_DATETIME, name, lambda record: None, requested=False)]
 
 
@@ -161,9 +175,10 @@ def owning_account() -> list[Column]:
     return [Column("account_id", STRING, "account", _account(), requested=False)]
 
 
-def reference(field: str, *labels: str) -> list[Column]:
+def reference(field: str, *labels: str, personal: bool = False) -> list[Column]:
     """A reference ``{id, name}`` (or null) as ``<field>_id`` and ``<field>_name``; ``labels``
-    lists the keys that may hold the label, first present wins (templates use ``subject``)."""
+    lists the keys that may hold the label, first present wins (projects and templates use
+    ``subject``)."""
     labels = labels or ("name",)
 
     def label(record: Record) -> Any:
@@ -174,15 +189,29 @@ def reference(field: str, *labels: str) -> list[Column]:
 
     return [
         Column(f"{field}_id", LONG, field, _nested(field, "id")),
-        Column(f"{field}_name", STRING, field, label),
+        Column(f"{field}_name", STRING, field, label, personal=personal),
     ]
 
 
+def owned_reference(field: str, personal: bool = False) -> list[Column]:
+    """A reference to a record a directory account may own, with the account it lives in:
+    such records are referenced from the directory's support-domain accounts, and an id is
+    only known to be unique within its account."""
+    account = Column(f"{field}_account_id", STRING, field, _account(field))
+    return reference(field, personal=personal) + [account]
+
+
 def organization(field: str) -> list[Column]:
-    """A reference to an organization, with the account it lives in: organizations of a
-    directory account are referenced from its support-domain accounts, and an id is only
-    known to be unique within its account."""
-    return reference(field) + [Column(f"{field}_account_id", STRING, field, _account(field))]
+    return owned_reference(field)
+
+
+def person(field: str) -> list[Column]:
+    """A person: the name is personal data."""
+    return owned_reference(field, personal=True)
+
+
+def site(field: str) -> list[Column]:
+    return owned_reference(field)
 
 
 def service_with_provider() -> list[Column]:
@@ -220,21 +249,56 @@ class Stream:
 
 
 class TableStream(Stream):
-    """A collection replicated into a table of the same name, primary key ``id``."""
+    """A collection replicated into a table, primary key ``id``.
+
+    ``path``: the collection, when its name differs from the table's (``/cis``). ``bin_type``:
+    the record type its records have in the archive and trash listings, which adds the
+    ``archived_at`` and ``trashed_at`` columns. ``deleted_field``: a boolean field that marks a
+    record deleted (time entries), which makes its row a deleted row.
+    """
 
     cursor_field = "updated_at"
 
-    def __init__(self, name: str, columns: Iterable[Iterable[Column]]):
+    def __init__(
+        self,
+        name: str,
+        columns: Iterable[Iterable[Column]],
+        *,
+        path: str | None = None,
+        bin_type: str | None = None,
+        deleted_field: str | None = None,
+    ):
         self.name = name
-        self.path = f"/{name}"
-        self.columns = tuple(column for group in columns for column in group)
-        names = [column.name for column in self.columns]
+        self.path = path or f"/{name}"
+        self.bin_type = bin_type
+        self.deleted_field = deleted_field
+        lifecycle = (set_by_lifecycle("archived_at"), set_by_lifecycle("trashed_at"))
+        groups = (*columns, *(lifecycle if bin_type else ()))
+        self._set_columns(tuple(column for group in groups for column in group))
+
+    def _set_columns(self, columns: tuple[Column, ...]) -> None:
+        self.columns = columns
+        names = [column.name for column in columns]
         if len(names) != len(set(names)):
-            raise ValueError(f"{name}: a column is declared twice")
-        self._plan = tuple((column.name, column.extract) for column in self.columns)
-        self._accounts = tuple(c.name for c in self.columns if c.name.endswith("account_id"))
-        requested = (c.source for c in self.columns if c.requested and c.source != "id")
+            raise ValueError(f"{self.name}: a column is declared twice")
+        self._plan = tuple((column.name, column.extract) for column in columns)
+        self._accounts = tuple(c.name for c in columns if c.name.endswith("account_id"))
+        requested = (c.source for c in columns if c.requested and c.source != "id")
         self.fields = tuple(dict.fromkeys(requested))  # every source field once, in order
+
+    def without(self, column_names) -> "TableStream":
+        """This table without some columns: not in the schema, never written, and not asked
+        for with ``fields=`` unless another column still needs their field (a reference's
+        id needs the reference, so the name still arrives, and is dropped)."""
+        if not column_names:
+            return self
+        narrowed = copy(self)
+        narrowed._set_columns(tuple(c for c in self.columns if c.name not in column_names))
+        return narrowed
+
+    @property
+    def personal_columns(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns if column.personal)
 
     def schema_entry(self) -> dict:
         return {
@@ -257,48 +321,60 @@ class TableStream(Stream):
 
     def apply(self, record: Record, op: Any, own_account: str) -> int:
         op.upsert(self.name, self.flatten(record, own_account))
-        return 0
+        if self.deleted_field is None or record.get(self.deleted_field) is not True:
+            return 0
+        op.delete(self.name, {"id": record["id"]})  # merged with the upsert: a deleted row
+        return 1
 
 
 class BinStream(Stream):
-    """The archive or the trash listing: its project entries soft-delete project rows.
+    """The archive or the trash listing: an entry of a record type one of ``tables`` keeps
+    soft-deletes that table's row; entries of other types are skipped.
 
     Both calls of an entry go into the same checkpoint batch, where the SDK merges them: the
-    row ends deleted with its moment set. The other bin's column is cleared because a project
-    sits in one bin at a time. An update or delete of a project never synced does nothing.
+    row ends deleted with its moment set. The other bin's column is cleared because a record
+    sits in one bin at a time. An update or delete of a row never synced does nothing.
     """
 
     cursor_field = "created_at"
-    table = "projects"
-    record_type = "project"
 
-    def __init__(self, name: str, type_field: str, column: str, other_column: str):
+    def __init__(self, name: str, type_field: str, column: str, other_column: str, tables=()):
         self.name = name
         self.path = f"/{name}"
         self.type_field = type_field
         self.column = column
         self.other_column = other_column
+        #: The tables whose rows this listing deletes, by the record type of their entries.
+        self.tables = {table.bin_type: table for table in tables if table.bin_type}
 
-    def project_id(self, entry: Any) -> int | None:
-        """The project an entry holds, or None for an entry of another record type."""
+    def for_tables(self, tables: Iterable[TableStream]) -> "BinStream":
+        """This listing for the tables a sync writes (entries of other tables are skipped)."""
+        narrowed = copy(self)
+        narrowed.tables = {t.bin_type: t for t in tables if t.bin_type in self.tables}
+        return narrowed
+
+    def target(self, entry: Any) -> tuple[TableStream, int] | None:
+        """The table and record id an entry names, or None for a record type not synced."""
         if not isinstance(entry, Mapping):
             raise XurrentApiError(f"An entry of {self.path} is not a JSON object.")
         kind = entry.get(self.type_field)
-        if not isinstance(kind, str) or kind.lower() != self.record_type:
+        table = self.tables.get(kind.lower()) if isinstance(kind, str) else None
+        if table is None:
             return None
-        reference = entry.get(kind, entry.get(self.record_type))  # keyed by the type
+        reference = entry.get(kind, entry.get(table.bin_type))  # keyed by the type
         try:
-            return int(reference["id"])
+            return table, int(reference["id"])
         except (TypeError, KeyError, ValueError):
             raise XurrentApiError(
-                f"Entry {entry.get('id')!r} of {self.path} is a project entry without a valid "
-                "project reference."
+                f"Entry {entry.get('id')!r} of {self.path} is a {table.bin_type} entry without "
+                f"a valid {table.bin_type} reference."
             ) from None
 
     def apply(self, record: Record, op: Any, own_account: str) -> int:
-        project_id = self.project_id(record)
-        if project_id is None:
+        target = self.target(record)
+        if target is None:
             return 0
+        table, record_id = target
         try:
             moment = parse_timestamp(record.get(self.cursor_field))
         except RecordFormatError:
@@ -307,8 +383,8 @@ class BinStream(Stream):
             raise XurrentApiError(
                 f"Entry {record.get('id')!r} of {self.path} lacks a valid {self.cursor_field}."
             )
-        op.update(self.table, {"id": project_id, self.column: moment, self.other_column: None})
-        op.delete(self.table, {"id": project_id})
+        op.update(table.name, {"id": record_id, self.column: moment, self.other_column: None})
+        op.delete(table.name, {"id": record_id})
         return 1
 
 
@@ -327,8 +403,8 @@ ORGANIZATIONS = TableStream(
         string("source"),
         string("name"),
         organization("parent"),
-        reference("manager"),
-        reference("substitute"),
+        person("manager"),
+        person("substitute"),
         boolean("business_unit"),
         organization("business_unit_organization"),
         string("region"),
@@ -370,7 +446,7 @@ PRODUCTS = TableStream(
         flag("disabled"),
         json_value("recurrence"),
         reference("workflow_template", "subject", "name"),
-        reference("workflow_manager"),
+        person("workflow_manager"),
         string("picture_uri"),
         string("remarks"),
         json_value("custom_fields"),
@@ -388,7 +464,7 @@ PROJECTS = TableStream(
         string("subject"),
         string("category"),
         string("status"),
-        reference("manager"),
+        person("manager"),
         organization("customer"),
         service_with_provider(),
         string("program"),
@@ -411,17 +487,335 @@ PROJECTS = TableStream(
         reference("ui_extension"),
         json_value("attachments"),
         *_TIMESTAMPS,
-        set_by_lifecycle("archived_at"),
-        set_by_lifecycle("trashed_at"),
+    ),
+    bin_type="project",
+)
+
+PEOPLE = TableStream(
+    "people",
+    (
+        *_HEAD,
+        string("source"),
+        string("name", personal=True),
+        string("primary_email", personal=True),
+        string("employeeID", "employee_id", personal=True),
+        string("supportID", "support_id", personal=True),
+        string("authenticationID", "authentication_id", personal=True),
+        string("job_title", personal=True),
+        string("location", personal=True),
+        organization("organization"),
+        site("site"),
+        person("manager"),
+        reference("work_hours"),
+        flag("disabled"),
+        boolean("guest"),
+        boolean("vip"),
+        string("locale"),
+        string("time_zone"),
+        boolean("time_format_24h"),
+        boolean("auto_translation"),
+        string("do_not_translate_languages"),
+        boolean("exclude_team_notifications"),
+        boolean("oauth_person_enablement"),
+        string("send_email_notifications"),
+        string("show_notification_popup"),
+        decimal("cost_per_hour"),
+        string("cost_per_hour_currency"),
+        string("picture_uri", personal=True),
+        string("information", personal=True),
+        json_value("addresses", personal=True),
+        json_value("contacts", personal=True),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        reference("ui_extension"),
+        *_TIMESTAMPS,
+    ),
+    bin_type="person",
+)
+
+TEAMS = TableStream(
+    "teams",
+    (
+        *_HEAD,
+        string("source"),
+        string("name"),
+        flag("disabled"),
+        person("manager"),
+        person("coordinator"),
+        person("configuration_manager"),
+        boolean("auto_assign"),
+        reference("agile_board"),
+        reference("scrum_workspace"),
+        string("inbound_email_local_part"),
+        reference("work_hours"),
+        string("time_zone"),
+        string("picture_uri"),
+        string("remarks"),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        reference("ui_extension"),
+        *_TIMESTAMPS,
     ),
 )
 
-#: Read after the tables (a project archived after the tables walk read it is then deleted in
-#: the same sync), archive before trash (a project moving from one to the other ends trashed).
-ARCHIVE = BinStream("archive", "archived", "archived_at", "trashed_at")
-TRASH = BinStream("trash", "trashed", "trashed_at", "archived_at")
+SITES = TableStream(
+    "sites",
+    (
+        *_HEAD,
+        string("source"),
+        string("name"),
+        flag("disabled"),
+        string("address"),
+        string("city"),
+        string("state"),
+        string("zip"),
+        string("country"),
+        boolean("integration"),
+        string("time_zone"),
+        string("picture_uri"),
+        string("remarks"),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        reference("ui_extension"),
+        *_TIMESTAMPS,
+    ),
+)
 
-TABLES: dict[str, TableStream] = {s.name: s for s in (ORGANIZATIONS, PRODUCTS, PROJECTS)}
+SERVICES = TableStream(
+    "services",
+    (
+        *_HEAD,
+        string("source"),
+        string("name"),
+        organization("provider"),
+        reference("support_team"),
+        flag("disabled"),
+        person("service_owner"),
+        person("availability_manager"),
+        person("capacity_manager"),
+        person("change_manager"),
+        person("continuity_manager"),
+        person("knowledge_manager"),
+        person("problem_manager"),
+        person("release_manager"),
+        string("impact"),
+        string("keywords"),
+        string("description"),
+        reference("survey"),
+        string("picture_uri"),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        reference("ui_extension"),
+        *_TIMESTAMPS,
+    ),
+)
+
+SERVICE_INSTANCES = TableStream(
+    "service_instances",
+    (
+        *_HEAD,
+        string("source"),
+        string("name"),
+        service_with_provider(),
+        string("status"),
+        reference("support_team"),
+        reference("first_line_team"),
+        string("time_zone"),
+        string("impact"),
+        string("picture_uri"),
+        string("remarks"),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        reference("ui_extension"),
+        *_TIMESTAMPS,
+    ),
+)
+
+CONFIGURATION_ITEMS = TableStream(
+    "configuration_items",
+    (
+        *_HEAD,
+        string("source"),
+        string("label"),
+        string("name"),
+        json_value("alternate_names"),
+        string("status"),
+        reference("product"),
+        string("rule_set"),
+        reference("support_team"),
+        service_with_provider(),
+        site("site"),
+        string("location"),
+        organization("supplier"),
+        organization("financial_owner"),
+        string("assetID", "asset_id"),
+        string("systemID", "system_id"),
+        string("serial_nr"),
+        date("in_use_since"),
+        decimal("purchase_value"),
+        string("purchase_value_currency"),
+        date("warranty_expiry_date"),
+        date("end_of_support_date"),
+        string("license_type"),
+        date("license_expiry_date"),
+        long("nr_of_licenses"),
+        boolean("temporary_license"),
+        boolean("site_license"),
+        long("nr_of_processors"),
+        long("nr_of_cores"),
+        long("ram_amount"),
+        timestamp("last_seen_at"),
+        person("workflow_manager"),
+        reference("workflow_template", "subject", "name"),
+        json_value("recurrence"),
+        string("remarks"),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        *_TIMESTAMPS,
+    ),
+    path="/cis",
+    bin_type="ci",
+)
+
+CONTRACTS = TableStream(
+    "contracts",
+    (
+        *_HEAD,
+        string("source"),
+        string("name"),
+        string("category"),
+        string("status"),
+        organization("customer"),
+        person("customer_rep"),
+        organization("supplier"),
+        person("supplier_contact"),
+        date("start_date"),
+        date("expiry_date"),
+        date("notice_date"),
+        string("time_zone"),
+        string("remarks"),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        reference("ui_extension"),
+        *_TIMESTAMPS,
+    ),
+)
+
+PROJECT_TASKS = TableStream(
+    "project_tasks",
+    (
+        *_HEAD,
+        string("source"),
+        string("subject"),
+        string("category"),
+        string("status"),
+        reference("project", "subject", "name"),
+        reference("phase"),
+        reference("team"),
+        person("manager"),
+        organization("supplier"),
+        string("supplier_requestID", "supplier_request_id"),
+        reference("skill_pool"),
+        reference("template", "subject", "name"),
+        reference("agile_board"),
+        reference("agile_board_column"),
+        long("agile_board_column_position"),
+        long("planned_duration"),
+        long("planned_effort"),
+        long("required_approvals"),
+        long("resolution_duration"),
+        timestamp("start_at"),
+        timestamp("anticipated_assignment_at"),
+        timestamp("assigned_at"),
+        timestamp("completion_target_at"),
+        timestamp("deadline"),
+        timestamp("finished_at"),
+        boolean("urgent"),
+        boolean("work_hours_are_24x7"),
+        json_value("checked_items"),
+        string("instructions"),
+        json_value("attachments"),
+        json_value("custom_fields"),
+        *_TIMESTAMPS,
+    ),
+    bin_type="project_task",
+)
+
+TIME_ENTRIES = TableStream(
+    "time_entries",
+    (
+        long("id"),
+        owning_account(),
+        implicit_string("nodeID", "node_id"),
+        date("date"),
+        long("time_spent"),
+        timestamp("started_at"),
+        person("person"),
+        organization("organization"),
+        organization("customer"),
+        service_with_provider(),
+        reference("time_allocation"),
+        reference("effort_class"),
+        string("description"),
+        boolean("correction"),
+        flag("deleted"),
+        long("note_id"),
+        reference("request", "subject", "name"),
+        reference("problem", "subject", "name"),
+        reference("project_task", "subject", "name"),
+        reference("task", "subject", "name"),
+        reference("sla"),
+        string("activityID", "activity_id"),
+        string("agreementID", "agreement_id"),
+        string("rateID", "rate_id"),
+        decimal("charge"),
+        string("charge_currency"),
+        decimal("charge_rate"),
+        string("charge_type"),
+        decimal("cost"),
+        string("cost_currency"),
+        *_TIMESTAMPS,
+    ),
+    bin_type="time_entry",
+    deleted_field="deleted",
+)
+
+TABLES: dict[str, TableStream] = {
+    table.name: table
+    for table in (
+        ORGANIZATIONS,
+        PRODUCTS,
+        PROJECTS,
+        PEOPLE,
+        TEAMS,
+        SITES,
+        SERVICES,
+        SERVICE_INSTANCES,
+        CONFIGURATION_ITEMS,
+        CONTRACTS,
+        PROJECT_TASKS,
+        TIME_ENTRIES,
+    )
+}
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+
+#: Read after the tables (a record archived after the tables walk read it is then deleted in
+#: the same sync), archive before trash (a record moving from one to the other ends trashed).
+ARCHIVE = BinStream("archive", "archived", "archived_at", "trashed_at", TABLES.values())
+TRASH = BinStream("trash", "trashed", "trashed_at", "archived_at", TABLES.values())
 BINS: tuple[BinStream, ...] = (ARCHIVE, TRASH)
 STREAMS: dict[str, Stream] = {**TABLES, **{b.name: b for b in BINS}}
+
+
+def sync_groups(tables: Iterable[str], excluded: Iterable[tuple[str, str]] = ()) -> list[list]:
+    """The streams of a sync in the order they run: the chosen tables at once (without the
+    excluded ``(table, column)`` pairs), then the archive and then the trash, when a chosen
+    table keeps records that go there."""
+    left_out: dict[str, set] = {}
+    for table, column in excluded:
+        left_out.setdefault(table, set()).add(column)
+    chosen = [TABLES[name].without(left_out.get(name)) for name in tables]
+    groups: list[list] = [chosen]
+    if any(table.bin_type for table in chosen):
+        groups += [[listing.for_tables(chosen)] for listing in BINS]
+    return groups

@@ -33,7 +33,7 @@ from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations
 
 from .errors import RateLimitExhausted, RecordFormatError, XurrentApiError
-from .health import FAILED, HEALTH_TABLE, RATE_LIMITED, SUCCEEDED, SyncHealth
+from .health import FAILED, HEALTH_TABLE, RATE_LIMITED, SKIPPED, SUCCEEDED, SyncHealth
 from .metrics import log_summary
 from .pacing import BURST_LIMIT, BURST_WINDOW_SECONDS
 from .redact import redact
@@ -48,7 +48,7 @@ from .state import (
     restart_after_refused_cursor,
     split,
 )
-from .streams import BINS, STREAMS, TABLES, Stream, TableStream
+from .streams import Stream, TableStream, sync_groups
 from .timestamps import format_utc, parse_timestamp, parse_utc, utc_now
 
 THROTTLED_HEADER = "X-Pagination-Throttled"
@@ -79,17 +79,16 @@ def run_sync(
     The saved state is validated before the first request, so an unusable one fails fast with
     instructions. Streams not configured this time keep their state.
     """
-    sync = Sync(settings, client, op, load_state(saved_state, now()), now)
-    groups = [[TABLES[name] for name in settings.tables]]
-    if "projects" in settings.tables:
-        groups += [[stream] for stream in BINS]
+    groups = sync_groups(settings.tables, settings.exclude_columns or ())
     streams = [stream for group in groups for stream in group]
+    sync = Sync(settings, client, op, load_state(saved_state, now()), now, streams)
     for stream in streams:
         sync.plan(stream)
     try:
         sync.health.identify()
         for group in groups:
             sync.run(group)
+            sync.require_a_readable_table(groups[0])
     except RateLimitExhausted as error:
         unfinished = close_unfinished(sync, streams, RATE_LIMITED, error)
         log.warning(
@@ -120,13 +119,15 @@ def close_unfinished(sync: "Sync", streams: list[Stream], status: str, error) ->
 class Sync:
     """One sync's walker: the stream states every checkpoint serialises whole."""
 
-    def __init__(self, settings, client, op, states: dict, now):
+    def __init__(self, settings, client, op, states: dict, now, streams: list[Stream]):
         self.settings, self.client, self.op, self.states = settings, client, op, states
         self.health = SyncHealth(settings, client, now)
         self.started_at = self.health.started_at
         self.modes: dict[str, str] = {}
         #: The fields asked for, per stream: fewer when a server does not know some.
-        self.fields = {name: stream.fields for name, stream in STREAMS.items()}
+        self.fields = {stream.name: stream.fields for stream in streams}
+        #: Streams the API refused to list (403, 404): skipped for the rest of this sync.
+        self.skipped: set[str] = set()
 
     def plan(self, stream: Stream) -> None:
         """Fix where ``stream`` starts before any request, so that every checkpoint carries
@@ -166,7 +167,9 @@ class Sync:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in sorted(done, key=lambda future: future.exception() is not None):
                     stream, walk = pending.pop(future)
-                    page = future.result()
+                    page = self.page_of(stream, future)
+                    if page is None:
+                        continue  # the stream is skipped: its state stays where it was
                     for following in self.receive(stream, walk, page, in_flight=len(pending)):
                         send(stream, following)
                     self.write(stream, page)
@@ -175,6 +178,34 @@ class Sync:
             raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def page_of(self, stream: Stream, future: Future) -> Page | None:
+        """The page a fetch brought, or None once ``stream`` is skipped: a collection the
+        token may not read (403) or this server does not have (404) is skipped for the sync,
+        visibly (a warning, a ``skipped`` health row), while every other stream goes on."""
+        if stream.name in self.skipped:
+            return None
+        try:
+            return future.result()
+        except XurrentApiError as error:
+            if error.status not in (403, 404):
+                raise
+            reason = skip_reason(stream, error)
+        self.skipped.add(stream.name)
+        log.warning(f"{stream.name}: skipped for this sync: {reason}")
+        self.op.warning(f"Xurrent table {stream.name} skipped: {reason}")
+        self.finish(stream.name, SKIPPED, SkippedStream(reason))
+        return None
+
+    def require_a_readable_table(self, tables: list[Stream]) -> None:
+        """A sync that could read none of its tables has failed, whatever else it did."""
+        if tables and all(table.name in self.skipped for table in tables):
+            reasons = "; ".join(self.health.streams[table.name].error for table in tables)
+            raise XurrentApiError(
+                f"None of the selected tables could be read ({reasons}). Check the token's "
+                "scopes and the tables setting.",
+                kind="nothing_readable",
+            )
 
     def start(self, stream: Stream) -> None:
         metrics = self.health.start(stream.name)
@@ -331,6 +362,23 @@ def moment(stream: Stream, record: Any, status: int) -> datetime:
             status,
             "unexpected_response",
         ) from None
+
+
+class SkippedStream(Exception):
+    """Why a stream was skipped, for its ``sync_health`` row."""
+
+
+def skip_reason(stream: Stream, error: XurrentApiError) -> str:
+    """Why ``stream`` cannot be read, in the user's terms, from a 403 or a 404."""
+    if error.status == 403:
+        return (
+            f"HTTP 403 on {stream.path}: the token lacks the read scope for {stream.name}; "
+            "add it to the token, or leave the table out of the tables setting"
+        )
+    return (
+        f"HTTP 404 on {stream.path}: this Xurrent server does not have it (an older version?); "
+        "leave the table out of the tables setting"
+    )
 
 
 def unknown_fields(detail: str) -> set[str]:

@@ -11,7 +11,7 @@ or when two offsets meet.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from .errors import RecordFormatError
@@ -37,6 +37,18 @@ def parse_timestamp(value: Any) -> datetime | None:
     except (TypeError, ValueError):
         raise RecordFormatError(f"not an ISO 8601 date-time: {value!r}") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def parse_date(value: Any) -> date | None:
+    """A calendar day from ``yyyy-mm-dd`` text, or None for null (dates have no zone)."""
+    if value is None:
+        return None
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise RecordFormatError(f"not a yyyy-mm-dd date: {value!r}") from None
 
 
 def parse_utc(text: str) -> datetime:

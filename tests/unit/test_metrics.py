@@ -105,7 +105,7 @@ def test_the_health_row_is_computed_from_the_counters(lines):
     assert row["finished_at"] == "2026-03-01T12:00:12.500000Z"
     assert row["cursor_reached"] == "2026-02-01T10:00:00Z"
     assert {key: row[key] for key in AUDIT} == AUDIT
-    assert "2 projects marked deleted" in lines[-1]
+    assert "2 rows marked deleted" in lines[-1]
 
 
 def test_a_stream_without_requests_has_no_rates_and_a_failure_keeps_its_error(lines):

@@ -73,7 +73,8 @@ def test_defaults():
         retry_attempts=3,
         max_requests_per_hour=None,
         max_rate_limit_wait_seconds=60,
-        tables=("organizations", "products", "projects"),
+        tables=TABLE_NAMES,
+        exclude_columns=None,
         enable_debug_logging=False,
     )
     assert settings.tables == TABLE_NAMES
@@ -360,9 +361,9 @@ def test_tables_keep_the_canonical_order_and_drop_duplicates():
 
 
 def test_unknown_tables_are_listed_with_the_valid_names():
-    message = error_of(tables="projects,requests,people")
-    assert "'requests'" in message and "'people'" in message
-    assert "organizations, products, projects" in message
+    message = error_of(tables="projects,requests,widgets")
+    assert "'requests'" in message and "'widgets'" in message
+    assert "organizations, products, projects, people" in message
 
 
 def test_a_table_list_of_only_commas_is_an_error():
@@ -516,3 +517,40 @@ def test_configuration_failure_quotes_the_configuration_error():
     response = check_configuration({**MINIMAL, "lookback_minutes": "9999"})
     assert "lookback_minutes" in response.failure and "0 to 1440" in response.failure
     assert check_configuration(MINIMAL).success is True
+
+
+# --- exclude_columns -------------------------------------------------------------------------------
+
+
+def test_columns_are_left_out_by_table_and_name_whatever_the_case():
+    settings = parse(exclude_columns=" People.Primary_Email , people.contacts,")
+    assert settings.exclude_columns == {("people", "primary_email"), ("people", "contacts")}
+    assert parse().exclude_columns is None
+
+
+@pytest.mark.parametrize(
+    "value, words",
+    [
+        ("people.nickname", "unknown column(s) 'people.nickname'"),
+        ("humans.name", "unknown column(s) 'humans.name'"),
+        ("primary_email", "unknown column(s) 'primary_email'"),
+        ("people.id", "rows are keyed and walked by it"),
+        ("people.updated_at", "rows are keyed and walked by it"),
+    ],
+)
+def test_a_column_that_does_not_exist_or_that_the_sync_needs_is_refused(value, words):
+    message = error_of(exclude_columns=value)
+    assert message.startswith("Configuration key 'exclude_columns': ") and words in message
+
+
+def test_the_schema_leaves_out_the_excluded_columns_and_only_them():
+    full = {entry["table"]: entry["columns"] for entry in connector.schema({})}
+    narrowed = {
+        entry["table"]: entry["columns"]
+        for entry in connector.schema({"exclude_columns": "people.primary_email,teams.remarks"})
+    }
+    assert set(full["people"]) - set(narrowed["people"]) == {"primary_email"}
+    assert set(full["teams"]) - set(narrowed["teams"]) == {"remarks"}
+    assert all(
+        full[table] == narrowed[table] for table in full if table not in ("people", "teams")
+    )

@@ -391,7 +391,7 @@ def products(walk: dict) -> dict:
         ({"version": "2", "streams": {}}, ["version '2'"]),
         ({"version": True, "streams": {}}, ["version True"]),
         ({"version": 2, "streams": []}, ["'streams'"]),
-        ({"version": 2, "streams": {"people": {}}}, ["unknown stream 'people'"]),
+        ({"version": 2, "streams": {"requests": {}}}, ["unknown stream 'requests'"]),
         ({"version": 2, "streams": {"products": []}}, ["streams.products"]),
         (
             {"version": 2, "streams": {"products": {"cursor": "yesterday"}}},
@@ -460,7 +460,7 @@ def products(walk: dict) -> dict:
             ["streams.products.walks", "overlap"],
         ),
         ({"version": 1, "tables": []}, ["'tables'"]),
-        ({"version": 1, "tables": {"people": {}}}, ["unknown stream 'people'"]),
+        ({"version": 1, "tables": {"requests": {}}}, ["unknown stream 'requests'"]),
         (
             {"version": 1, "tables": {"products": {"cursor": "yesterday"}}},
             ["tables.products.cursor"],

@@ -3,7 +3,7 @@ and how archive and trash entries become soft deletes of projects."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 from fivetran_connector_sdk_cli.type_coercion import encode_row_data
@@ -21,6 +21,7 @@ from xurrent_connector.streams import (
     STREAMS,
     TABLES,
     TRASH,
+    sync_groups,
     to_decimal_text,
     to_int,
 )
@@ -253,12 +254,12 @@ def test_fields_list_matches_the_columns_and_skips_unselectable_fields():
     for listing in (ARCHIVE, TRASH):
         assert listing.fields == ()  # the listings' default fields are all there is
         assert listing.sort == "created_at,id"
-    assert [stream.sort for stream in TABLES.values()] == ["updated_at,id"] * 3
+    assert {stream.sort for stream in TABLES.values()} == {"updated_at,id"}
 
 
 def test_schema_declares_every_column_with_a_type():
     declarations = {entry["table"]: entry for entry in connector.schema({})}
-    assert set(declarations) == {"organizations", "products", "projects", "sync_health"}
+    assert set(declarations) == set(TABLES) | {"sync_health"}
     assert declarations["sync_health"]["primary_key"] == ["sync_id", "table_name"]
     del declarations["sync_health"]
     for entry in declarations.values():
@@ -268,12 +269,22 @@ def test_schema_declares_every_column_with_a_type():
         assert columns["updated_at"] == "UTC_DATETIME"
         for column, declared in columns.items():
             assert column == column.lower(), column  # already snake_case: no renaming surprises
-            assert declared in ("LONG", "STRING", "BOOLEAN", "UTC_DATETIME", "JSON", DECIMAL)
+            assert declared in (
+                "LONG",
+                "STRING",
+                "BOOLEAN",
+                "UTC_DATETIME",
+                "NAIVE_DATE",
+                "JSON",
+                DECIMAL,
+            )
     assert declarations["projects"]["columns"]["value"] == DECIMAL
     assert declarations["products"]["columns"]["disabled"] == "BOOLEAN"
     assert declarations["organizations"]["columns"]["custom_fields"] == "JSON"
 
-    assert list(STREAMS) == ["organizations", "products", "projects", "archive", "trash"]
+    assert declarations["configuration_items"]["columns"]["warranty_expiry_date"] == "NAIVE_DATE"
+    assert list(STREAMS) == [*TABLES, "archive", "trash"]
+    assert list(TABLES)[:3] == ["organizations", "products", "projects"]
 
 
 # --- the SDK stores the aware datetimes exactly as it would store canonical text --------------
@@ -334,26 +345,36 @@ def entry(entry_id, kind, record_id, created_at="2026-02-01T10:00:00-06:00", lis
     }
 
 
-def test_project_entries_give_the_project_id_and_other_types_none():
-    assert ARCHIVE.project_id(entry(1, "project", 42)) == 42
-    assert ARCHIVE.project_id(entry(1, "Project", 42)) == 42
-    assert ARCHIVE.project_id(entry(2, "request", 42)) is None
-    assert TRASH.project_id(entry(3, "project", 7, listing=TRASH)) == 7
+def test_entries_name_the_table_and_the_id_and_other_types_none():
+    assert ARCHIVE.target(entry(1, "project", 42)) == (PROJECTS, 42)
+    assert ARCHIVE.target(entry(1, "Project", 42)) == (PROJECTS, 42)
+    assert ARCHIVE.target(entry(2, "request", 42)) is None
+    assert TRASH.target(entry(3, "project", 7, listing=TRASH)) == (PROJECTS, 7)
     # The type field of the other listing does not count.
-    assert ARCHIVE.project_id(entry(3, "project", 7, listing=TRASH)) is None
+    assert ARCHIVE.target(entry(3, "project", 7, listing=TRASH)) is None
+    kinds = {"person": "people", "ci": "configuration_items", "project_task": "project_tasks"}
+    for kind, table in {**kinds, "time_entry": "time_entries"}.items():
+        assert ARCHIVE.target(entry(4, kind, 5)) == (TABLES[table], 5)
+
+
+def test_a_listing_for_some_tables_skips_the_entries_of_the_others():
+    listing = ARCHIVE.for_tables([TABLES["people"], TABLES["teams"]])
+    assert listing.target(entry(1, "person", 9)) == (TABLES["people"], 9)
+    assert listing.target(entry(2, "project", 9)) is None
+    assert ARCHIVE.target(entry(2, "project", 9)) == (PROJECTS, 9)  # the original is unchanged
 
 
 @pytest.mark.parametrize("reference", [None, {}, {"id": "abc"}, "7"])
-def test_a_project_entry_without_a_usable_reference_fails_loudly(reference):
+def test_an_entry_without_a_usable_reference_fails_loudly(reference):
     broken = entry(9, "project", 1)
     broken["project"] = reference
     with pytest.raises(XurrentApiError, match="Entry 9 of /archive"):
-        ARCHIVE.project_id(broken)
+        ARCHIVE.target(broken)
 
 
 def test_a_non_object_entry_fails_loudly():
     with pytest.raises(XurrentApiError, match="not a JSON object"):
-        TRASH.project_id(["project", 1])
+        TRASH.target(["project", 1])
 
 
 def test_a_project_entry_becomes_an_update_then_a_delete_with_the_moment_in_utc():
@@ -381,3 +402,68 @@ def test_a_project_entry_becomes_an_update_then_a_delete_with_the_moment_in_utc(
 def test_an_entry_without_a_valid_moment_fails_loudly(bad):
     with pytest.raises(XurrentApiError, match="created_at"):
         ARCHIVE.apply(entry(1, "project", 2, created_at=bad), Recorder(), OWN)
+
+
+# --- the tables added for references, assets and work --------------------------------------------
+
+
+def test_a_time_entry_flagged_deleted_is_a_deleted_row_and_a_live_one_is_not():
+    op = Recorder()
+    entries = TABLES["time_entries"]
+    assert entries.apply({"id": 1, "updated_at": "2026-02-01T10:00:00Z", "deleted": True}, op, OWN)
+    assert not entries.apply({"id": 2, "updated_at": "2026-02-01T10:00:00Z"}, op, OWN)
+    assert [(call[0], call[2]["id"]) for call in op.calls] == [
+        ("upsert", 1),
+        ("delete", 1),
+        ("upsert", 2),
+    ]
+    assert op.calls[0][2]["deleted"] is True and op.calls[2][2]["deleted"] is False
+
+
+def test_references_to_people_and_sites_carry_their_account_and_people_names_are_personal():
+    record = {
+        "id": 3,
+        "manager": {"id": 7, "name": "Ann", "account": {"id": "widget-directory"}},
+        "site": {"id": 8, "name": "HQ"},
+    }
+    row = flat(TABLES["people"], record)
+    assert (row["manager_id"], row["manager_name"]) == (7, "Ann")
+    assert row["manager_account_id"] == "widget-directory" and row["site_account_id"] == OWN
+    personal = TABLES["people"].personal_columns
+    assert {"name", "primary_email", "contacts", "addresses", "manager_name"} <= set(personal)
+    assert "site_name" not in personal and "organization_name" not in personal
+    assert ORGANIZATIONS.personal_columns == ("manager_name", "substitute_name")
+
+
+def test_dates_stay_dates_and_garbage_fails_naming_the_record():
+    row = flat(TABLES["contracts"], {"id": 1, "expiry_date": "2027-01-31", "start_date": None})
+    assert row["expiry_date"] == date(2027, 1, 31) and row["start_date"] is None
+    with pytest.raises(RecordFormatError, match="contracts record 1: not a yyyy-mm-dd date"):
+        flat(TABLES["contracts"], {"id": 1, "notice_date": "2027-01-31T00:00:00Z"})
+
+
+def test_a_left_out_column_is_neither_declared_nor_written_nor_asked_for():
+    people = TABLES["people"].without({"primary_email", "manager_name"})
+    assert "primary_email" not in people.fields and "manager" in people.fields  # id still needed
+    assert {"primary_email", "manager_name"}.isdisjoint(people.schema_entry()["columns"])
+    row = people.flatten({"id": 1, "primary_email": "a@b.test", "manager": {"id": 2}}, OWN)
+    assert "primary_email" not in row and "manager_name" not in row and row["manager_id"] == 2
+    assert "primary_email" in TABLES["people"].fields  # the declaration itself is unchanged
+
+
+def test_a_sync_reads_the_chosen_tables_then_the_listings_their_records_can_be_in():
+    names = [[stream.name for stream in group] for group in sync_groups(["teams", "sites"])]
+    assert names == [["teams", "sites"]]  # neither goes to the archive or the trash
+    groups = sync_groups(["organizations", "time_entries"], {("time_entries", "description")})
+    assert [[stream.name for stream in group] for group in groups] == [
+        ["organizations", "time_entries"],
+        ["archive"],
+        ["trash"],
+    ]
+    assert "description" not in groups[0][1].fields
+    assert set(groups[1][0].tables) == {"time_entry"}
+
+
+def test_configuration_items_are_read_from_cis():
+    assert TABLES["configuration_items"].path == "/cis"
+    assert TABLES["configuration_items"].bin_type == "ci"

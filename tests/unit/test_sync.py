@@ -33,7 +33,7 @@ WAIT_SECONDS = 5.0  # an upper bound for conditions that should hold almost at o
 class StubApi:
     """Serves ``collections`` ({"/products": rows, "/archive": entries, ...})."""
 
-    def __init__(self, collections, *, refuse_cursors=False, next_path=None):
+    def __init__(self, collections, *, refuse_cursors=False, next_path=None, refused=None):
         self.collections = {
             path: sorted(
                 rows, key=lambda row: (row.get("updated_at") or row["created_at"], row["id"])
@@ -42,6 +42,9 @@ class StubApi:
         }
         self.refuse_cursors = refuse_cursors
         self.next_path = next_path
+        #: {path: (status, from the n-th request of that path on)}, as a server that lacks a
+        #: collection (404) or a token that lacks its scope (403) answers.
+        self.refused = refused or {}
         self.calls: list[tuple[str, dict]] = []
 
     credentials_in_use = "primary"
@@ -53,6 +56,9 @@ class StubApi:
         self.calls.append((path, query))
         if metrics is not None:
             metrics.attempt("ok")
+        status, after = self.refused.get(path, (None, 0))
+        if status and sum(1 for called, _ in self.calls if called == path) > after:
+            raise XurrentApiError(f"GET /v1{path} answered HTTP {status}.", status, "refused")
         if "offset" in query and self.refuse_cursors:
             raise XurrentApiError("HTTP 400 (search_after is invalid)", 400, "bad_request")
         field = query["sort"].split(",")[0]
@@ -487,3 +493,52 @@ def wait_until(condition) -> bool:
 
 def walk_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("xurrent-walk")]
+
+
+# --- tables the API refuses to list --------------------------------------------------------------
+
+
+def teams_at(moment, ids):
+    return [{"id": row_id, "updated_at": moment, "name": f"t{row_id}"} for row_id in ids]
+
+
+@pytest.mark.parametrize("status, words", [(403, "lacks the read scope"), (404, "does not have")])
+def test_a_table_the_api_refuses_is_skipped_visibly_and_the_others_sync(status, words):
+    api = StubApi(
+        {"/products": rows_at(T1, range(1, 6)), "/teams": teams_at(T1, [1])},
+        refused={"/teams": (status, 0)},
+    )
+    op, final = sync(api, tables="products,teams")
+    assert sorted(product_ids(op)) == [1, 2, 3, 4, 5]
+    warnings = [call[1] for call in op.calls if call[0] == "warning"]
+    assert len(warnings) == 1 and "teams" in warnings[0] and words in warnings[0]
+    health = {row["table_name"]: row for row in op.rows("sync_health")}
+    assert health["teams"]["status"] == "skipped" and words in health["teams"]["error"]
+    assert health["products"]["status"] == "succeeded"
+    assert final["streams"]["teams"]["cursor"] is None  # nothing read: the next sync starts over
+
+
+def test_a_table_refused_after_its_first_page_keeps_that_page_and_resumes_there():
+    api = StubApi(
+        {"/teams": teams_at(T1, range(1, 6)), "/products": rows_at(T1, [1])},
+        refused={"/teams": (403, 1)},
+    )
+    op, final = sync(api, tables="teams,products", max_records_per_page="2")
+    assert [row["id"] for row in op.rows("teams")] == [1, 2]
+    walk = final["streams"]["teams"]["walks"][0]
+    assert (walk["position"], walk["last_id"]) == (T1, 2)
+    api.refused = {}
+    op, final = sync(api, final, tables="teams,products", max_records_per_page="2")
+    assert [row["id"] for row in op.rows("teams")][-3:] == [3, 4, 5]
+    assert final["streams"]["teams"]["walks"] == []
+
+
+def test_a_sync_that_can_read_none_of_its_tables_fails_naming_why():
+    api = StubApi(
+        {"/products": [], "/teams": []},
+        refused={"/products": (403, 0), "/teams": (404, 0)},
+    )
+    op = Recorder()
+    with pytest.raises(XurrentApiError, match="None of the selected tables could be read"):
+        run_sync(settings(tables="products,teams"), {}, api, op=op, now=lambda: NOW)
+    assert {row["status"] for row in op.rows("sync_health")} == {"skipped"}
