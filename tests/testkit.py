@@ -55,6 +55,24 @@ ALL_SECRETS = (
 )
 ACCOUNT = "widget"
 TABLE_NAMES = ("organizations", "products", "projects")
+#: Every table the connector writes, in its order; a table's collection when the names differ.
+ALL_TABLES = (
+    *TABLE_NAMES,
+    "people",
+    "teams",
+    "sites",
+    "services",
+    "service_instances",
+    "configuration_items",
+    "contracts",
+    "project_tasks",
+    "time_entries",
+)
+COLLECTION_OF = {"configuration_items": "cis"}
+
+
+def collection_of(table: str) -> str:
+    return COLLECTION_OF.get(table, table)
 
 
 # --- clocks and configurations -----------------------------------------------------------------
@@ -332,8 +350,14 @@ def table_columns(project_dir: str, table: str, schema: str = "tester") -> dict[
 
 # --- the oracle --------------------------------------------------------------------------------
 
-_CAMEL = {"sourceID": "source_id", "financialID": "financial_id", "productID": "product_id"}
 SYSTEM_COLUMNS = {"_fivetran_synced", "_fivetran_deleted"}
+#: References to records a directory account may own carry the account they live in.
+OWNED_TYPES = ("Person", "Site")
+
+
+def _snake(name: str) -> str:
+    """``sourceID`` -> ``source_id``: the API's only camelCase is a trailing ``ID``."""
+    return name[:-2] + "_id" if name.endswith("ID") else name
 
 
 def _utc_text(value: str) -> str:
@@ -349,13 +373,20 @@ def _account_of(value: dict | None, own_account: str) -> tuple:
     return ("str", (value.get("account") or {}).get("id", own_account))
 
 
-def _reference_columns(name: str, kind: str, value, own_account: str) -> dict:
-    column = _CAMEL.get(name, name)
+def _label(value: dict | None):
+    """A reference's label: a project's or request's subject, anything else's name."""
+    if value is None:
+        return None
+    return value["subject"] if value.get("subject") is not None else value.get("name")
+
+
+def _reference_columns(spec, name: str, kind: str, value, own_account: str) -> dict:
+    column = _snake(name)
     expected = {
         f"{column}_id": (INT, None if value is None else value["id"]),
-        f"{column}_name": ("str", None if value is None else value.get("name")),
+        f"{column}_name": ("str", _label(value)),
     }
-    if kind == ORGREF:
+    if kind == ORGREF or spec.ref_type(name) in OWNED_TYPES:
         expected[f"{column}_account_id"] = _account_of(value, own_account)
     if name == "service":
         provider = (value or {}).get("provider")
@@ -369,11 +400,13 @@ def expected_row(collection: str, record: dict, own_account: str = ACCOUNT) -> d
     """What the warehouse should hold for a ground-truth record, as (kind, value) per column.
 
     Derived from the simulator's field kinds: references become <field>_id/<field>_name (and
-    <field>_account_id for organizations; the service also its provider), camelCase names
-    become snake_case, projects' unselectable ``note`` is absent, ``nodeID`` is ``node_id``,
-    and every record has the account that owns it (its ``account``, else the connection's).
+    <field>_account_id for organizations, people and sites; the service also its provider),
+    camelCase names become snake_case, projects' unselectable ``note`` is absent, ``nodeID``
+    is ``node_id``, and every record has the account that owns it (its ``account``, else the
+    connection's). Records that can be archived have ``archived_at``/``trashed_at``, null
+    while they are listed.
     """
-    spec = SPECS[collection]
+    spec = SPECS[collection_of(collection)]
     expected = {
         "account_id": _account_of(record, own_account),
         "node_id": ("str", record.get("nodeID")),  # returned by itself, never selected
@@ -383,13 +416,13 @@ def expected_row(collection: str, record: dict, own_account: str = ACCOUNT) -> d
         if name in spec.not_selectable:
             continue
         if kind in (REF, ORGREF):
-            expected.update(_reference_columns(name, kind, value, own_account))
-        elif name == "disabled":
+            expected.update(_reference_columns(spec, name, kind, value, own_account))
+        elif name in ("disabled", "deleted"):
             expected[name] = (BOOL, bool(value))
         else:
-            expected[_CAMEL.get(name, name)] = (kind, value)
-    if collection == "projects":
-        # Set only on rows of archived or trashed projects; every listed project is live.
+            expected[_snake(name)] = (kind, value)
+    if spec.bin_type:
+        # Set only on rows of archived or trashed records; every listed record is live.
         expected["archived_at"] = (DATETIME, None)
         expected["trashed_at"] = (DATETIME, None)
     return expected
@@ -422,8 +455,9 @@ def _row_problems(collection: str, record: dict, actual: dict, options: dict) ->
                 f"{collection} id {record['id']} {column}: "
                 f"warehouse {actual[column]!r} != api {value!r}"
             )
-    if actual.get("_fivetran_deleted") not in (None, "false"):
-        problems.append(f"{collection} id {record['id']} is marked deleted")
+    deleted = actual.get("_fivetran_deleted") not in (None, "false")
+    if deleted != (record.get("deleted") is True):  # a time entry flagged deleted is deleted
+        problems.append(f"{collection} id {record['id']} deleted is {deleted}")
     return problems
 
 
@@ -451,7 +485,8 @@ def assert_matches_truth(runner: ConnectorRunner, sim, tables=None):
     problems = []
     own = sim.config.account
     for table in tables or TABLE_NAMES:
-        problems += mismatches(table, runner.rows(table), sim.ground_truth(table), own_account=own)
+        truth = sim.ground_truth(collection_of(table))
+        problems += mismatches(table, runner.rows(table), truth, own_account=own)
     assert not problems, "\n".join(problems)
 
 

@@ -3,7 +3,9 @@
 A newcomer sees a real sync (the SDK's own `fivetran debug` writing DuckDB at
 files/warehouse.db) without an Xurrent account:
 
-1. start the simulator on loopback with the seed-size dataset and the real rate limits;
+1. start the simulator on loopback with the small dataset (a twentieth of the business's
+   volumes, every table; `--scale seed` for all of them, which takes a few minutes longer)
+   and the real rate limits;
 2. run `fivetran debug` on a staged copy of the production files (connector.py,
    xurrent_connector/, requirements.txt in build/demo/, whose files/ is the repository's),
    so the SDK's dependency check sees only the connector's imports, not those of the tests,
@@ -45,7 +47,10 @@ LOG_FILE = FILES_DIR / "demo-sync.log"
 SIMULATOR_LOG = FILES_DIR / "demo-simulator.log"
 DEMO_CONFIGURATION = PROJECT_DIR / "demo" / "configuration.json"
 MODELS_SCRIPT = PROJECT_DIR / "tools" / "models.py"
-TABLES = ("organizations", "products", "projects", "sync_health")
+sys.path.insert(0, str(PROJECT_DIR))
+from xurrent_connector.streams import TABLE_NAMES  # noqa: E402
+
+TABLES = (*TABLE_NAMES, "sync_health")
 #: What a newcomer needs from the SDK's output: the connector's lines, problems, the verdict.
 SHOWN = re.compile(r"⚡ connector|\b(WARNING|SEVERE|ERROR)\b|SYNC (SUCCEEDED|FAILED)|^Error")
 
@@ -55,7 +60,7 @@ def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=8765, help="simulator port (default 8765)")
     parser.add_argument(
-        "--scale", default=os.environ.get("DEMO_SCALE", "seed"), help="tiny, small or seed"
+        "--scale", default=os.environ.get("DEMO_SCALE", "small"), help="tiny, small or seed"
     )
     parser.add_argument(
         "--changes",
@@ -151,7 +156,7 @@ def print_row_counts() -> None:
         print("\nRows in files/warehouse.db (schema tester):")
         for table in TABLES:
             count = connection.execute(f'SELECT count(*) FROM tester."{table}"').fetchone()[0]
-            print(f"  {table:<15} {count:>8}")
+            print(f"  {table:<20} {count:>8}")
     finally:
         connection.close()
 
