@@ -88,7 +88,7 @@ def run_sync(
         sync.health.identify()
         for group in groups:
             sync.run(group)
-            sync.require_a_readable_table(groups[0])
+            require_a_readable_table(sync, groups[0])
     except RateLimitExhausted as error:
         unfinished = close_unfinished(sync, streams, RATE_LIMITED, error)
         log.warning(
@@ -114,6 +114,17 @@ def close_unfinished(sync: "Sync", streams: list[Stream], status: str, error) ->
     except Exception as health_error:  # noqa: BLE001 - the sync's error is the one to raise
         log.warning(f"{HEALTH_TABLE}: could not record the sync's end: {redact(health_error)}")
     return unfinished
+
+
+def require_a_readable_table(sync: "Sync", tables: list[Stream]) -> None:
+    """A sync that could read none of its tables has failed, whatever else it did."""
+    if tables and all(table.name in sync.skipped for table in tables):
+        reasons = "; ".join(sync.health.streams[table.name].error for table in tables)
+        raise XurrentApiError(
+            f"None of the selected tables could be read ({reasons}). Check the token's "
+            "scopes and the tables setting.",
+            kind="nothing_readable",
+        )
 
 
 class Sync:
@@ -197,16 +208,6 @@ class Sync:
         self.finish(stream.name, SKIPPED, SkippedStream(reason))
         return None
 
-    def require_a_readable_table(self, tables: list[Stream]) -> None:
-        """A sync that could read none of its tables has failed, whatever else it did."""
-        if tables and all(table.name in self.skipped for table in tables):
-            reasons = "; ".join(self.health.streams[table.name].error for table in tables)
-            raise XurrentApiError(
-                f"None of the selected tables could be read ({reasons}). Check the token's "
-                "scopes and the tables setting.",
-                kind="nothing_readable",
-            )
-
     def start(self, stream: Stream) -> None:
         metrics = self.health.start(stream.name)
         state = self.states[stream.name]
@@ -264,16 +265,9 @@ class Sync:
         (restart at the last position). Any other failure is raised."""
         if error.status != 400:
             raise error
-        unknown = unknown_fields(error.detail) & set(self.fields[stream.name])
-        if unknown and not unknown & {"id", stream.cursor_field}:
-            self.fields[stream.name] = tuple(
-                f for f in self.fields[stream.name] if f not in unknown
-            )
-            log.warning(
-                f"{stream.name}: this Xurrent server does not know the field(s) "
-                f"{', '.join(sorted(unknown))}; they are left out for this sync and their "
-                "columns stay empty"
-            )
+        known = without_unknown_fields(stream, self.fields[stream.name], error)
+        if known is not None:
+            self.fields[stream.name] = known
             return walk
         if walk.next_page is None:
             raise error
@@ -379,6 +373,20 @@ def skip_reason(stream: Stream, error: XurrentApiError) -> str:
         f"HTTP 404 on {stream.path}: this Xurrent server does not have it (an older version?); "
         "leave the table out of the tables setting"
     )
+
+
+def without_unknown_fields(stream: Stream, fields: tuple, error) -> tuple | None:
+    """``fields`` less those a 400 names as unknown to this server (they are left out for the
+    rest of the sync, their columns stay empty), or None when it names none we can drop."""
+    unknown = unknown_fields(error.detail) & set(fields)
+    if not unknown or unknown & {"id", stream.cursor_field}:
+        return None
+    log.warning(
+        f"{stream.name}: this Xurrent server does not know the field(s) "
+        f"{', '.join(sorted(unknown))}; they are left out for this sync and their columns "
+        "stay empty"
+    )
+    return tuple(field for field in fields if field not in unknown)
 
 
 def unknown_fields(detail: str) -> set[str]:
