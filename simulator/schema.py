@@ -2,7 +2,7 @@
 
 One spec per collection (fields with types, default collection fields, filterable and sortable
 fields, default order) keeps the request handling generic: the same code filters, sorts, selects
-and pages organizations, products, projects, archive and trash, exactly as the docs describe each.
+and pages every collection, archive and trash included, exactly as the docs describe each.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from functools import cached_property
 # Field kinds. "datetime" values are stored as integer epoch seconds and rendered per record zone;
 # "ref" values are dicts with an "id" (the record type they point at is in ``ref_types``);
 # "orgref" are references to organizations (get the referenced record's name, disabled flag and
-# owning account at render time); "binref" is the project pointer of archive and trash entries.
+# owning account at render time); "binref" is the pointer of an archive or trash entry to the
+# record it holds (its key is the record's type, e.g. "project" or "person").
 INT, STR, ENUM, BOOL, DATETIME, REF, ORGREF, DECIMAL, JSON, BINREF, DATE = (
     "int",
     "str",
@@ -45,6 +46,10 @@ class CollectionSpec:
     predefined: tuple = ()  # path segments such as "disabled" / "enabled"
     ref_types: tuple = ()  # ((REF field, GraphQL type of the referenced record), ...)
     bin_type: str | None = None  # the record type in /archive and /trash, if it goes there
+    #: Keys left out of a record when their value is null, rather than rendered as null: an
+    #: aggregated hash that is "absent if none" (DX-PRODUCTS) and the time entry's work
+    #: pointers, which the docs' sample shows missing (DOC-TE).
+    omitted_when_null: tuple = ()
 
     @cached_property
     def _ref_type_map(self) -> dict:
@@ -170,6 +175,7 @@ PRODUCTS = CollectionSpec(
     default_sort=(("name", False),),
     boolean_filters=("disabled",),
     predefined=("disabled", "enabled"),
+    omitted_when_null=("recurrence",),
     ref_types=(
         ("service", "Service"),
         ("support_team", "Team"),
@@ -650,6 +656,7 @@ CONFIGURATION_ITEMS = CollectionSpec(
     ),
     default_sort=(("label", False),),
     predefined=("active", "inactive"),
+    omitted_when_null=("recurrence",),  # the captured single CI has no recurrence key
     ref_types=(
         ("product", "Product"),
         ("support_team", "Team"),
@@ -854,6 +861,7 @@ TIME_ENTRIES = CollectionSpec(
     sortable=("id", "date", "created_at", "updated_at"),
     default_sort=(("id", True),),
     boolean_filters=("deleted",),
+    omitted_when_null=("request", "problem", "project_task", "task"),
     ref_types=(
         ("person", "Person"),
         ("service", "Service"),
@@ -869,29 +877,6 @@ TIME_ENTRIES = CollectionSpec(
 )
 
 
-def _bin_spec(name: str, verb: str) -> CollectionSpec:
-    """Archive and trash share one shape: only the verb in two field names differs."""
-    return CollectionSpec(
-        name=name,
-        record_type=name.capitalize(),
-        fields={
-            "id": INT,
-            "created_at": DATETIME,
-            f"{verb}_by": REF,
-            verb: STR,
-            "project": BINREF,
-        },
-        default_fields=("id", "created_at", f"{verb}_by", verb, "project"),
-        filterable=("id", "created_at"),
-        sortable=("id", "created_at"),
-        default_sort=(("created_at", True),),
-        ref_types=((f"{verb}_by", "Person"),),
-    )
-
-
-ARCHIVE = _bin_spec("archive", "archived")
-TRASH = _bin_spec("trash", "trashed")
-
 DATA_SPECS = (
     ORGANIZATIONS,
     PRODUCTS,
@@ -906,7 +891,42 @@ DATA_SPECS = (
     PROJECT_TASKS,
     TIME_ENTRIES,
 )
-SPECS = {spec.name: spec for spec in (*DATA_SPECS, ARCHIVE, TRASH)}
-DATA_COLLECTIONS = tuple(spec.name for spec in DATA_SPECS)
+#: Record types of archive and trash entries that no collection here serves (ArchiveItem.cs):
+#: a client reads past them.
+FOREIGN_BIN_TYPES = ("problem", "release", "request", "risk", "task", "workflow")
 #: Collections whose records can be archived and trashed, by their type in the listings.
 BIN_TYPES = {spec.bin_type: spec.name for spec in DATA_SPECS if spec.bin_type}
+
+
+def _bin_spec(name: str, verb: str) -> CollectionSpec:
+    """Archive and trash share one shape: only the verb in two field names differs.
+
+    An entry names its record's type in ``<verb>`` and holds the pointer under a key of that
+    name (DOC-ARCH), so every type key is a field that an entry of another type leaves out.
+    """
+    type_keys = (*BIN_TYPES, *FOREIGN_BIN_TYPES)
+    return CollectionSpec(
+        name=name,
+        record_type=name.capitalize(),
+        fields={
+            "id": INT,
+            "created_at": DATETIME,
+            f"{verb}_by": REF,
+            verb: STR,
+            **{key: BINREF for key in type_keys},
+        },
+        default_fields=("id", "created_at", f"{verb}_by", verb, *type_keys),
+        filterable=("id", "created_at"),
+        sortable=("id", "created_at"),
+        default_sort=(("created_at", True),),
+        ref_types=((f"{verb}_by", "Person"),),
+        omitted_when_null=type_keys,
+    )
+
+
+ARCHIVE = _bin_spec("archive", "archived")
+TRASH = _bin_spec("trash", "trashed")
+SPECS = {spec.name: spec for spec in (*DATA_SPECS, ARCHIVE, TRASH)}
+DATA_COLLECTIONS = tuple(spec.name for spec in DATA_SPECS)
+#: The served collection of each record type, for references resolved at request time.
+COLLECTION_OF_TYPE = {spec.record_type: spec.name for spec in DATA_SPECS}

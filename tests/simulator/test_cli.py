@@ -9,7 +9,7 @@ import pytest
 import requests
 from testkit import ROOT
 
-from simulator import SimConfig, Simulator
+from simulator import SCALES, SimConfig, Simulator
 from simulator.cli import build_parser, config_from_args
 
 
@@ -77,6 +77,6 @@ def test_seed_dataset_generation_is_fast():
     sim = Simulator(SimConfig(scale="seed", seed=7))
     elapsed = time.perf_counter() - started
     print(f"seed dataset generated in {elapsed:.2f}s")
-    counts = [len(sim.store.rows[name]) for name in ("organizations", "products", "projects")]
-    assert counts == [10000, 50000, 5000]
+    counts = {name: len(sim.store.rows[name]) for name in SCALES["seed"]}
+    assert counts == SCALES["seed"]
     assert elapsed < 30
