@@ -51,14 +51,14 @@ class BinActions:
                 placed += self._seed_places(rng, collection, generated[collection])
         placed += self._foreign_places(rng, len(placed))
         placed.sort(key=lambda place: place[0])
-        for moment, target, collection, row_id in placed:
+        for moment, target, record_type, row_id in placed:
             actor = SYSTEM_USER if rng.random() < 0.5 else rng.choice(self.generator.people)
-            if collection in SPECS:
-                self._put_in_bin(target, collection, row_id, moment, actor)
-            else:  # a record type no collection serves: collection is its type
+            if record_type in BIN_TYPES:
+                self._put_in_bin(target, BIN_TYPES[record_type], row_id, moment, actor)
+            else:  # a type no collection here serves
                 subject = rng.choice(FOREIGN_SUBJECTS)
                 pointer = {"id": row_id, "display_name": f"{row_id} {subject}"}
-                self._add_entry(target, collection, pointer, moment, actor)
+                self._add_entry(target, record_type, pointer, moment, actor)
 
     def _seed_project_bins(self, projects: list[dict]):
         """Put some completed projects in archive and trash, a few trashed over 28 days ago."""
@@ -78,7 +78,7 @@ class BinActions:
             self._put_in_bin(target, "projects", row["id"], moment, actor)
 
     def _seed_places(self, rng, collection: str, rows: list[dict]) -> list[tuple]:
-        """(moment, target, collection, id) of the records of one type to bin: the configured
+        """(moment, target, type, id) of the records of one collection to bin: the configured
         shares, and at least one record in each bin whenever there are records to put there."""
         config = self.config
         archived, trashed = config.archived_fraction, config.trashed_fraction
@@ -98,8 +98,9 @@ class BinActions:
             if share > 0 and free and target not in {where for where, _ in chosen.values()}:
                 row = rng.choice(free)
                 chosen[row["id"]] = (target, row)
+        record_type = SPECS[collection].bin_type
         return [
-            (self._bin_moment(rng, target, row), target, collection, row_id)
+            (self._bin_moment(rng, target, row), target, record_type, row_id)
             for row_id, (target, row) in sorted(chosen.items())
         ]
 
@@ -111,17 +112,18 @@ class BinActions:
         return rng.randint(updated, max(updated, self.anchor))
 
     def _foreign_places(self, rng, served: int) -> list[tuple]:
-        """Entries of requests and workflow tasks, which a client must read past."""
+        """Entries of requests and workflow tasks, which a client must read past: alternately
+        in the archive and the trash, so both hold some."""
         count = max(2, served * FOREIGN_ENTRIES_PER_HUNDRED // 100)
         span = self.config.history_days * DAY
         return [
             (
                 self.anchor - rng.randrange(span),
-                rng.choice(("archive", "trash")),
-                rng.choice(("request", "task")),
+                ("archive", "trash")[index % 2],
+                ("request", "task")[index // 2 % 2],
                 rng.randint(70000, 99999),
             )
-            for _ in range(count)
+            for index in range(count)
         ]
 
     # --- entries --------------------------------------------------------------------------

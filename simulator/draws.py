@@ -165,16 +165,18 @@ class CollectionBuilder(Draws):
     its own; references come from the pools of the collections generated before it.
     """
 
-    collections: tuple = ()
+    collections: tuple = ()  # the collections it generates, each with a stream of its name
+    other_streams: tuple = ()  # streams for what no collection serves (project phases)
 
     def __init__(self, config: SimConfig, anchor: int, world: World):
         super().__init__(config, anchor, None)
         self.world = world
-        self.streams = {name: random.Random(f"{config.seed}/{name}") for name in self.collections}
+        names = self.collections + self.other_streams
+        self.streams = {name: random.Random(f"{config.seed}/{name}") for name in names}
 
-    def _use(self, collection: str) -> random.Random:
-        """Switch to a collection's stream (generation and inserts alike)."""
-        self.rng = self.streams[collection]
+    def _use(self, stream: str) -> random.Random:
+        """Switch to a stream (generation and inserts alike)."""
+        self.rng = self.streams[stream]
         return self.rng
 
     # Draws from ``random()`` alone: ``choice``/``randint`` cost ten times as much, and the
@@ -204,6 +206,14 @@ class CollectionBuilder(Draws):
             current += 1 if draw < 0.8 else 2 + int((draw - 0.8) * 20)
             ids.append(current)
         return ids
+
+    def _first_release_first(self, legacy: list[dict], count: int):
+        """(id, created_at, legacy record or None) of ``count`` records: the records the first
+        three collections reference come first, then new ids after all of theirs."""
+        kept = legacy[:count]
+        last_id = max(record["id"] for record in legacy)
+        ids = [record["id"] for record in kept] + self._ids(last_id, count - len(kept))
+        return zip(ids, self._times(count), kept + [None] * (count - len(kept)))
 
     def _custom_fields(self):
         if self.rng.random() < 0.6:

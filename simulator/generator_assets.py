@@ -98,16 +98,12 @@ class AssetBuilder(CollectionBuilder):
     def services(self, count: int) -> list[dict]:
         """The legacy services first (provider and disabled flag as before), then new ones."""
         self._use("services")
-        legacy = self.legacy_services[:count]
-        last_legacy_id = max(service["id"] for service in self.legacy_services)
-        ids = [service["id"] for service in legacy] + self._ids(
-            last_legacy_id, count - len(legacy)
-        )
-        rows = []
-        for index, (service_id, created) in enumerate(zip(ids, self._times(count))):
-            known = legacy[index] if index < len(legacy) else None
-            rows.append(self.service(service_id, created, known))
-        return rows
+        return [
+            self.service(service_id, created, known)
+            for service_id, created, known in self._first_release_first(
+                self.legacy_services, count
+            )
+        ]
 
     def service(self, service_id: int, created: int, known) -> dict:
         rand = self.rng.random

@@ -111,12 +111,8 @@ class DirectoryBuilder(CollectionBuilder):
         """The legacy people first, then new ones; each manager is a person generated earlier,
         so the management tree has no cycles and grows several levels deep."""
         self._use("people")
-        legacy = self.legacy_people[:count]
-        last_legacy_id = max(person["id"] for person in self.legacy_people)
-        ids = [person["id"] for person in legacy] + self._ids(last_legacy_id, count - len(legacy))
         rows, earlier = [], RefPool([], missing="Former Employee")
-        for index, (person_id, created) in enumerate(zip(ids, self._times(count))):
-            known = legacy[index] if index < len(legacy) else None
+        for person_id, created, known in self._first_release_first(self.legacy_people, count):
             manager = self._pick(earlier, null_rate=0.1) if earlier.refs else None
             row = self.person(person_id, created, known, manager)
             rows.append(row)
@@ -215,15 +211,10 @@ class DirectoryBuilder(CollectionBuilder):
     def teams(self, count: int) -> list[dict]:
         """The legacy teams first (never disabled, no sourceID), then new ones."""
         self._use("teams")
-        legacy = self.legacy_teams[:count]
-        last_legacy_id = max(team["id"] for team in self.legacy_teams)
-        ids = [team["id"] for team in legacy] + self._ids(last_legacy_id, count - len(legacy))
-        rows = []
-        for index, (team_id, created) in enumerate(zip(ids, self._times(count))):
-            rows.append(
-                self.team(team_id, created, legacy[index] if index < len(legacy) else None)
-            )
-        return rows
+        return [
+            self.team(team_id, created, known)
+            for team_id, created, known in self._first_release_first(self.legacy_teams, count)
+        ]
 
     def team(self, team_id: int, created: int, known) -> dict:
         rand = self.rng.random

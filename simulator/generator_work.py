@@ -59,7 +59,8 @@ REQUEST_SUBJECTS = (
 class WorkBuilder(CollectionBuilder):
     """Generates the phases of every project, then project tasks and time entries."""
 
-    collections = ("phases", "project_tasks", "time_entries")
+    collections = ("project_tasks", "time_entries")
+    other_streams = ("phases",)
 
     def __init__(self, config, anchor, world):
         super().__init__(config, anchor, world)

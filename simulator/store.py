@@ -594,7 +594,7 @@ class DataStore(BinActions):
             for row_id in ids:
                 row = self.rows[collection][row_id]
                 row["updated_at"] = max(row["created_at"], moment)
-                row.update(changes or _default_edit(collection, row, moment))
+                row.update(changes or DEFAULT_EDITS[collection](row, moment))
             self._touch(collection, ids)
             return list(ids)
 
@@ -640,12 +640,8 @@ class DataStore(BinActions):
         with self.lock:
             ids = self._pick_rows("time_entries", count)
             for row_id in ids:
-                self.set_deleted(
-                    "time_entries",
-                    row_id,
-                    not self.rows["time_entries"][row_id].get("deleted"),
-                    at,
-                )
+                entry = self.rows["time_entries"][row_id]
+                self.set_deleted("time_entries", row_id, not entry["deleted"], at)
             return ids
 
 
@@ -664,10 +660,6 @@ DEFAULT_EDITS = {
     "project_tasks": lambda row, moment: {"planned_effort": (row.get("planned_effort") or 0) + 30},
     "time_entries": lambda row, moment: {"description": f"Corrected at {moment}"},
 }
-
-
-def _default_edit(collection: str, row: dict, moment: int) -> dict:
-    return DEFAULT_EDITS[collection](row, moment)
 
 
 def _first(item):
