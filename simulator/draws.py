@@ -72,9 +72,6 @@ class RefPool:
         self.display = display
         self.missing = missing
 
-    def __len__(self):
-        return len(self.refs)
-
     def pick(self, rng: random.Random) -> dict:
         return self.refs[int(rng.random() * len(self.refs))]
 
