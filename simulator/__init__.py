@@ -1,9 +1,10 @@
 """A faithful, stateful simulator of the Xurrent (formerly 4me) REST API v1.
 
-It serves organizations, products, projects, archive and trash with the documented fields,
-filters, sorting, field selection, cursor pagination (Link rel="next" with search_after), the
-100,000-row walk cap, OAuth client credentials, rate limiting and injectable faults, so the
-connector can be tested against production behaviour without a real account.
+It serves organizations, products, projects, people, teams, sites, services, service instances,
+configuration items, contracts, project tasks, time entries, archive and trash with the
+documented fields, filters, sorting, field selection, cursor pagination (Link rel="next" with
+search_after), the 100,000-row walk cap, OAuth client credentials, rate limiting and injectable
+faults, so the connector can be tested against production behaviour without a real account.
 
 Usage::
 

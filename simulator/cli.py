@@ -26,9 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     add("--token-ttl", type=int, default=3600, help="OAuth token lifetime in seconds")
     add("--token-expires-after", type=float, help="seconds until --token stops working")
     add("--scale", choices=sorted(SCALES), default="tiny", help="volume preset")
-    add("--organizations", type=int, help="explicit organization count")
-    add("--products", type=int, help="explicit product count")
-    add("--projects", type=int, help="explicit project count")
+    for collection in SCALES["seed"]:
+        flag = "--" + collection.replace("_", "-")
+        add(flag, type=int, dest=collection, help=f"explicit {collection} count")
     add("--seed", type=int, default=1, help="random seed (data is deterministic per seed)")
     add("--anchor", help="ISO 8601 'now' of the data set; fix it for identical runs")
     add("--history-days", type=int, default=730, help="created_at spread before the anchor")
@@ -37,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     add("--missing-account", choices=("error", "default"), default="error")
     add("--wrong-account-status", type=int, choices=(403, 404), default=404)
     add("--per-page-over-max", choices=("error", "clamp"), default="error")
-    add("--show-archived-projects", action="store_true", help="keep them in /v1/projects")
+    add(
+        "--show-archived-and-trashed",
+        action="store_true",
+        help="keep archived and trashed records in their collections",
+    )
     add("--walk-cap", type=int, default=100000, help="rows reachable in one paged walk")
     add("--throttled-header", choices=("walk", "cap_page"), default="walk")
     add("--no-rate-limit", action="store_true", help="switch both rate limiters off")
@@ -56,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--directory-account-name", default="Widget Directory")
     add("--directory-share", type=float, default=0.3, help="share of records it owns")
     add("--unknown-fields", default="", help="e.g. products.workflow_template,recurrence")
+    add("--missing-collections", default="", help="collections answering 404, e.g. sites,cis")
     add("--latency-ms", type=float, default=0.0, help="added latency per API request")
     add("--error-rate", type=float, default=0.0, help="probability of a 5xx response")
     add("--timeout-rate", type=float, default=0.0, help="probability of a slow response")
@@ -85,9 +90,7 @@ def config_from_args(args) -> SimConfig:
         token_ttl_seconds=args.token_ttl,
         token_expires_after=args.token_expires_after,
         scale=args.scale,
-        organizations=args.organizations,
-        products=args.products,
-        projects=args.projects,
+        **{collection: getattr(args, collection) for collection in SCALES["seed"]},
         seed=args.seed,
         anchor=args.anchor,
         history_days=args.history_days,
@@ -95,7 +98,7 @@ def config_from_args(args) -> SimConfig:
         missing_account=args.missing_account,
         wrong_account_status=args.wrong_account_status,
         per_page_over_max=args.per_page_over_max,
-        hide_archived_projects=not args.show_archived_projects,
+        hide_archived_and_trashed=not args.show_archived_and_trashed,
         walk_cap=args.walk_cap,
         throttled_header=args.throttled_header,
         rate_limit=not args.no_rate_limit,
@@ -113,7 +116,8 @@ def config_from_args(args) -> SimConfig:
         directory_account=args.directory_account,
         directory_account_name=args.directory_account_name,
         directory_share=args.directory_share,
-        unknown_fields=[name.strip() for name in args.unknown_fields.split(",") if name.strip()],
+        unknown_fields=_names(args.unknown_fields),
+        missing_collections=_names(args.missing_collections),
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
         timeout_rate=args.timeout_rate,
@@ -130,6 +134,11 @@ def config_from_args(args) -> SimConfig:
     if args.zones:
         config.zones = tuple(zone.strip() for zone in args.zones.split(",") if zone.strip())
     return config
+
+
+def _names(text: str) -> list[str]:
+    """A comma-separated flag value as a list of names."""
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 def main(argv=None) -> int:

@@ -11,11 +11,52 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
-#: Row counts per volume preset: (organizations, products, projects).
+#: Row counts per volume preset and collection. "seed" holds a mid-size tenant's volumes;
+#: "small" about a twentieth. The three collections of the first release reference 200 people,
+#: 36 teams and 60 services, which every preset keeps (see README, "Volumes").
 SCALES = {
-    "tiny": (25, 60, 15),
-    "small": (500, 2500, 250),
-    "seed": (10000, 50000, 5000),
+    "tiny": {
+        "organizations": 25,
+        "products": 60,
+        "projects": 15,
+        "people": 210,
+        "teams": 40,
+        "sites": 5,
+        "services": 64,
+        "service_instances": 12,
+        "cis": 40,
+        "contracts": 8,
+        "project_tasks": 30,
+        "time_entries": 50,
+    },
+    "small": {
+        "organizations": 500,
+        "products": 2500,
+        "projects": 250,
+        "people": 1000,
+        "teams": 40,
+        "sites": 15,
+        "services": 75,
+        "service_instances": 75,
+        "cis": 2500,
+        "contracts": 100,
+        "project_tasks": 2000,
+        "time_entries": 3000,
+    },
+    "seed": {
+        "organizations": 10000,
+        "products": 50000,
+        "projects": 5000,
+        "people": 20000,
+        "teams": 400,
+        "sites": 300,
+        "services": 300,
+        "service_instances": 1500,
+        "cis": 50000,
+        "contracts": 2000,
+        "project_tasks": 40000,
+        "time_entries": 60000,
+    },
 }
 
 #: Fault kinds understood by the fault schedule and the random fault rates.
@@ -83,12 +124,23 @@ class SimConfig:
     organizations: Optional[int] = None  # explicit counts override the scale preset
     products: Optional[int] = None
     projects: Optional[int] = None
+    people: Optional[int] = None
+    teams: Optional[int] = None
+    sites: Optional[int] = None
+    services: Optional[int] = None
+    service_instances: Optional[int] = None
+    cis: Optional[int] = None
+    contracts: Optional[int] = None
+    project_tasks: Optional[int] = None
+    time_entries: Optional[int] = None
     seed: int = 1
     anchor: Optional[str] = None  # ISO 8601; default now floored to the second
     history_days: int = 730
     tie_block_size: Optional[int] = None  # None = 8 for tiny, 150 otherwise
     tie_blocks: int = 1
     zones: tuple = DEFAULT_ZONES
+    #: Shares of the records of each archivable type put in the archive and the trash at
+    #: generation (people only from the disabled ones: only those can be archived).
     archived_fraction: float = 0.03
     trashed_fraction: float = 0.02
 
@@ -101,8 +153,9 @@ class SimConfig:
     per_page_over_max: str = "error"
     default_per_page: int = 20
     max_per_page: int = 100
-    #: Hide archived and trashed projects from GET /v1/projects.
-    hide_archived_projects: bool = True
+    #: Hide archived and trashed records from their collection (GET /v1/projects, /people, ...)
+    #: and from single-record GETs.
+    hide_archived_and_trashed: bool = True
     #: Toggling disabled bumps updated_at (assumption; docs do not say).
     disable_bumps_updated_at: bool = True
     #: "always": every record and reference carries nodeID, with or without fields= (real
@@ -113,14 +166,17 @@ class SimConfig:
     #: fields= naming an always-returned field (nodeID, account): "error" answers 400 Unknown
     #: fields (the docs list neither as a field); "ignore" accepts and drops the name.
     implicit_field_selection: str = "error"
-    #: The directory account that owns a share of organizations, products and people; records
-    #: it owns carry a top-level "account" reference (and so do references to them).
+    #: The directory account that owns a share of organizations, products, people and sites;
+    #: records it owns carry a top-level "account" reference (and so do references to them).
     directory_account: str = "widget-directory"
     directory_account_name: str = "Widget Directory"
     directory_share: float = 0.3
     #: Fields this server version does not know ("collection.field" or a bare field name):
     #: fields= naming one answers 400 "Unknown fields: ..." and records leave them out.
     unknown_fields: frozenset = frozenset()
+    #: Collections this server version does not have: every request to one answers 404
+    #: {"message": "Not Found"}, as an older server would (e.g. {"sites"}).
+    missing_collections: frozenset = frozenset()
 
     # --- links and cursors --------------------------------------------------------------
     #: Host (optionally with scheme, default https) put into every Link URL; None = own host.
@@ -168,19 +224,25 @@ class SimConfig:
     def __post_init__(self):
         self.fault_schedule = parse_fault_schedule(self.fault_schedule)
         self.unknown_fields = frozenset(self.unknown_fields)
+        self.missing_collections = frozenset(self.missing_collections)
         self.zones = tuple(self.zones)
         self.error_kinds = tuple(str(kind) for kind in self.error_kinds)
         if self.scale not in SCALES:
             raise ValueError(f"unknown scale {self.scale!r}; expected one of {sorted(SCALES)}")
+        unknown = self.missing_collections - set(SCALES[self.scale])
+        if unknown:
+            raise ValueError(f"missing_collections names no collection: {sorted(unknown)}")
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
 
-    def counts(self) -> tuple[int, int, int]:
+    def counts(self) -> dict[str, int]:
         """Row counts per collection: explicit counts win over the scale preset."""
-        preset = SCALES[self.scale]
-        explicit = (self.organizations, self.products, self.projects)
-        return tuple(preset[i] if explicit[i] is None else explicit[i] for i in range(3))
+        counts = {}
+        for collection, preset in SCALES[self.scale].items():
+            explicit = getattr(self, collection)
+            counts[collection] = preset if explicit is None else explicit
+        return counts
 
     def effective_tie_block_size(self) -> int:
         """Tie blocks must exceed a page; tiny data gets a block larger than per_page=7."""

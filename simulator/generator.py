@@ -4,8 +4,10 @@ The data is shaped to exercise what a connector gets wrong in production: null r
 strings, references to organizations that do not exist, disabled records, decimals as strings,
 legacy enum values, nested service/provider/account references, ids that correlate with
 created_at, rows never updated (updated_at == created_at) and blocks of identical updated_at
-larger than a page (bulk imports). Everything derives from one seeded random.Random, so the same
-seed and anchor give byte-identical data.
+larger than a page (bulk imports). Everything derives from seeded random.Random streams, so the
+same seed and anchor give byte-identical data: organizations, products and projects from the
+first stream exactly as in the first release, the nine collections added later from streams of
+their own (generator_directory, generator_assets, generator_work), generated after them.
 """
 
 from __future__ import annotations
@@ -15,21 +17,22 @@ import functools
 import random
 
 from .config import SimConfig
+from .draws import (
+    CALENDARS,
+    CURRENCIES,
+    ORG_UNIT,
+    PEOPLE_FIRST,
+    PEOPLE_LAST,
+    RAILS_ZONES,
+    Draws,
+    World,
+)
+from .generator_assets import AssetBuilder
+from .generator_directory import DirectoryBuilder
+from .generator_work import WorkBuilder
 
-PEOPLE_FIRST = (
-    "Carolyn Howard Ellen Frank Grace Henk Ines Jacob Kim Lars Maria Nadia Omar Petra Quinn "
-    "Rosa Sven Tara Uma Victor Wendy Xavier Yara Zeno"
-).split()
-PEOPLE_LAST = (
-    "Goldrat Smith de Vries Jansen Miller Okafor Tanaka Novak Rossi Dubois Kowalski Berg Silva "
-    "Nguyen Larsen Moreau Schmidt Patel"
-).split()
 ORG_PREFIX = "Widget Acme Globex Initech Umbrella Stark Wayne Tyrell Cyberdyne Soylent".split()
 ORG_REGION = "North America|Europe|Asia Pacific|Latin America|Benelux|Nordics".split("|")
-ORG_UNIT = (
-    "Finance|IT|Human Resources|Sales|Marketing|Legal|Facilities|Procurement|"
-    "Data Center, External IT|Service Desk|Engineering|Research"
-).split("|")
 BRANDS = "APC Dell HP Lenovo Cisco Microsoft Adobe Apple Samsung Oracle Juniper Logitech".split()
 MODELS = (
     "NetShelter SX|Latitude 7440|EliteBook 840|ThinkPad T14|Catalyst 9300|Office 365|"
@@ -64,7 +67,6 @@ DEPRECIATION = (
     "straight_line",
     "sum_of_the_years_digits",
 )
-CURRENCIES = ("usd", "eur", "gbp", "chf", "aud")  # currency ids are lower case (DX-TYPES)
 PROJECT_CATEGORIES = ("small", "medium", "large", "strategic")
 STATUSES = ("registered", "in_progress", "progress_halted", "completed")
 JUSTIFICATIONS = (
@@ -79,14 +81,6 @@ JUSTIFICATIONS = (
 )
 RISK_LEVELS = ("low", "medium", "high", "very_high")
 COMPLETION_REASONS = ("withdrawn", "rejected", "abandoned", "partial", "complete")
-RAILS_ZONES = (
-    "Central Time (US & Canada)",
-    "Eastern Time (US & Canada)",
-    "Amsterdam",
-    "London",
-    "UTC",
-    "Sydney",
-)
 PROGRAMS = ("Digital Workplace", "Cloud Migration", "Security Uplift", "ERP Renewal")
 SUBJECT_WORDS = (
     "Warehouse Ordering|Data Center Move|Laptop Refresh|Network Upgrade|CRM Rollout|"
@@ -107,11 +101,6 @@ UI_EXTENSIONS = {
 }
 
 
-#: The median time since the last edit of a row older than it; 1 / this is each row's edit
-#: rate near the anchor: 1 % of the rows per 6 hours, the business cadence the benchmark uses.
-EDIT_MEDIAN_SECONDS = 6 * 3600 * 100
-
-
 @functools.lru_cache(maxsize=1 << 18)
 def node_id(domain: str, record_type: str, record_id: int) -> str:
     """GraphQL global id as captured: unpadded urlsafe base64 of "<domain>/<Type>/<id>".
@@ -123,13 +112,11 @@ def node_id(domain: str, record_type: str, record_id: int) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-class Generator:
+class Generator(Draws):
     """Builds the initial data set; also supplies fresh rows for inserts during a run."""
 
     def __init__(self, config: SimConfig, anchor: int):
-        self.config = config
-        self.anchor = anchor
-        self.rng = random.Random(config.seed)
+        super().__init__(config, anchor, random.Random(config.seed))
         # Shapes added later (null brand/model, disabled services, UI extensions) draw from their
         # own stream so the rest of the data stays what it was for a given seed.
         self.shape_rng = random.Random(config.seed + 7)
@@ -144,56 +131,16 @@ class Generator:
                 person["disabled"] = True
             self.people.append(person)
         self.teams = [{"id": 10 + i, "name": f"{u} Team {i}"} for i, u in enumerate(ORG_UNIT * 3)]
-        self.calendars = [
-            {"id": 5, "name": "Business Hours"},
-            {"id": 6, "name": "24x7"},
-            {"id": 7, "name": "Office Hours EU"},
-        ]
+        self.calendars = list(CALENDARS)
         self.org_names: dict[int, str] = {}
         self.services: list[dict] = []
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _times(self, count: int) -> list[int]:
-        """Sorted creation times over history_days before the anchor (ids follow creation)."""
-        span = self.config.history_days * 86400
-        return sorted(self.anchor - self.rng.randrange(span) for _ in range(count))
-
-    def _updated(self, created: int) -> int:
-        """updated_at skewed to recent at a tenant's pace; ~10 % never updated (== created_at).
-
-        The time since the last edit follows ``P(x <= X) = X / (X + EDIT_MEDIAN_SECONDS)``,
-        cut off at the row's age: half of the old rows were edited in the last 25 days, and
-        near the anchor the edits arrive at a finite rate (1 % of the rows in 6 hours, a few
-        rows in the last 5 minutes), as in a real tenant (see README, "Edit times").
-        """
-        rng = self.rng
-        if rng.random() < 0.1:
-            return created
-        age = self.anchor - created
-        share = rng.random() * age / (age + EDIT_MEDIAN_SECONDS)
-        return self.anchor - int(EDIT_MEDIAN_SECONDS * share / (1.0 - share))
-
-    def _ids(self, start: int, count: int) -> list[int]:
-        ids, current = [], start
-        for _ in range(count):
-            current += 1 if self.rng.random() < 0.8 else self.rng.randint(2, 5)
-            ids.append(current)
-        return ids
-
     def _person(self, null_rate: float = 0.15):
         if self.rng.random() < null_rate:
             return None
         return dict(self.rng.choice(self.people))
-
-    def _custom_fields(self):
-        rng = self.rng
-        if rng.random() < 0.6:
-            return None
-        return [
-            {"id": "cost_center", "value": f"CC-{rng.randint(100, 999)}"},
-            {"id": "tier", "value": rng.choice(("gold", "silver", None))},
-        ]
 
     def _ui_extension(self, category: str, rate: float):
         """A UI extension reference for a share of records (shape stream)."""
@@ -213,17 +160,6 @@ class Generator:
         """Reference to an organization; unknown ids keep a plausible name."""
         name = self.org_names.get(org_id) or f"External Supplier {org_id}"
         return {"id": org_id, "name": name}
-
-    def _apply_tie_blocks(self, rows: list[dict]):
-        """Give tie_block_size rows the same updated_at, like a bulk import would."""
-        size = self.config.effective_tie_block_size()
-        if size <= 0 or len(rows) < size * 2:
-            return
-        for _ in range(self.config.tie_blocks):
-            moment = self.anchor - self.rng.randrange(1, self.config.history_days * 43200)
-            eligible = [row for row in rows if row["created_at"] <= moment]
-            for row in self.rng.sample(eligible, min(size, len(eligible))):
-                row["updated_at"] = moment
 
     # --- organizations --------------------------------------------------------------------
 
@@ -473,17 +409,53 @@ class Generator:
         self._apply_tie_blocks(rows)
         return rows
 
+    def build(self, counts: dict) -> dict[str, list[dict]]:
+        """Every collection's rows: the first three from the main stream exactly as before
+        (so they stay byte-identical for a seed), then the rest from streams of their own."""
+        orgs = self.organizations(counts["organizations"])
+        products = self.products(counts["products"], [row["id"] for row in orgs])
+        projects = self.projects(counts["projects"])
+        world = self.world = World()
+        world.add_referenced("organizations", orgs, missing="External Supplier")
+        world.add_referenced("products", products)
+        world.add_referenced("projects", projects, display="subject", missing="Removed Project")
+        self.directory = DirectoryBuilder(self.config, self.anchor, world, self.people, self.teams)
+        self.directory.build(counts)
+        self.assets = AssetBuilder(self.config, self.anchor, world, self.services)
+        self.assets.build(counts)
+        self.work = WorkBuilder(self.config, self.anchor, world)
+        self.work.build(counts)
+        return world.rows
+
+    def reserved_ids(self) -> dict[str, int]:
+        """Per collection, the highest id the first three collections' references use: records
+        inserted later start after it even when fewer records were generated, so that no new
+        record takes over (and renames) an old reference."""
+        return {
+            "people": max(person["id"] for person in self.people),
+            "teams": max(team["id"] for team in self.teams),
+            "services": max(service["id"] for service in self.services),
+        }
+
     def new_row(self, collection: str, row_id: int, moment: int) -> dict:
         """A fresh row for an insert at run time (created_at == updated_at == moment)."""
         if collection == "organizations":
             row = self.organization(row_id, moment, [])
         elif collection == "products":
             row = self.product(row_id, moment)
-        else:
+        elif collection == "projects":
             row = self.project(row_id, moment)
             row["completed_at"] = None
             row["status"] = "registered"
             row["completion_reason"] = None
             row["resolution_duration"] = None
+            self.work.add_phases(row)
+        else:
+            builder = next(
+                builder
+                for builder in (self.directory, self.assets, self.work)
+                if collection in builder.collections
+            )
+            row = builder.new_row(collection, row_id, moment)
         row["created_at"] = row["updated_at"] = moment
         return row

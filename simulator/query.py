@@ -10,9 +10,10 @@ import base64
 import json
 import operator
 import re
+import time
 from datetime import datetime, timezone
 
-from .schema import BOOL, DATETIME, ENUM, INT, ORGREF, REF, CollectionSpec
+from .schema import BOOL, DATE, DATETIME, ENUM, INT, ORGREF, REF, CollectionSpec
 
 #: Query parameters that steer paging/selection rather than filter rows.
 NON_FILTER_PARAMS = {"per_page", "page", "search_after", "search_before", "fields", "sort"}
@@ -58,10 +59,32 @@ def parse_datetime(text: str, field: str) -> int:
     return int(parsed.timestamp())
 
 
+def to_epoch(moment) -> int:
+    """Accept datetime, epoch number or None (= now) and return whole epoch seconds."""
+    if moment is None:
+        return int(time.time())
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return int(moment.timestamp())
+    return int(moment)
+
+
+def parse_date(text: str, field: str) -> str:
+    """A date filter operand: yyyy-mm-dd text (DX-TYPES), compared as stored text."""
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise ApiError(400, f"Invalid date value for field '{field}': {text!r}") from None
+    return text
+
+
 def _scalar(kind: str, text: str, field: str):
     """Convert one filter operand to the comparable stored form."""
     if kind == DATETIME:
         return parse_datetime(text, field)
+    if kind == DATE:
+        return parse_date(text, field)
     if kind in (INT, REF, ORGREF):
         try:
             return int(text)
@@ -157,7 +180,7 @@ _RANGE_CHECKS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": op
 
 
 def _compile_range(kind: str, name: str, value: str):
-    if kind not in (INT, DATETIME):
+    if kind not in (INT, DATETIME, DATE):
         raise ApiError(400, f"Field '{name}' does not support the '{value[:2]}' operator")
     parts = _RANGE_RE.findall(value)
     well_formed = "".join(op + operand for op, operand in parts) == value and 1 <= len(parts) <= 2

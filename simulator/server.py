@@ -26,7 +26,7 @@ from .config import SimConfig, parse_fault_schedule
 from .generator import node_id
 from .query import ApiError
 from .ratelimit import RateLimiter, retry_after_value
-from .schema import DATA_COLLECTIONS, SPECS
+from .schema import BIN_TYPES, DATA_COLLECTIONS, SPECS
 from .store import DataStore
 
 ERROR_BODIES = {
@@ -39,9 +39,10 @@ RATE_LIMIT_BODY = {
     "message": "Too Many Requests",
     "documentation_url": "https://developer.xurrent.com/v1/#rate-limiting",
 }
-SCOPES = ("organizations", "products", "projects", "archive", "trash", "me")
-_RECORD_RE = re.compile(r"^/v1/(organizations|products|projects)/(\d+)$")
-_ACTION_RE = re.compile(r"^/v1/projects/(\d+)/(archive|trash|restore)$")
+#: Token scopes: one per collection (a token without one gets 403 there), and /v1/me.
+SCOPES = (*DATA_COLLECTIONS, "archive", "trash", "me")
+_RECORD_RE = re.compile(r"^/v1/(\w+)/(\d+)$")
+_ACTION_RE = re.compile(r"^/v1/(\w+)/(\d+)/(archive|trash|restore)$")
 
 
 #: The person behind the configured personal access token (what /v1/me answered before).
@@ -160,7 +161,7 @@ class Simulator:
             raise AttributeError(f"unknown simulator switch {name!r}")
         if name == "fault_schedule":
             value = parse_fault_schedule(value)
-        elif name == "unknown_fields":
+        elif name in ("unknown_fields", "missing_collections"):
             value = frozenset(value)
         setattr(self.config, name, value)
 
@@ -273,18 +274,23 @@ class Simulator:
 
     def ground_truth(self, collection):
         """Every visible record as a single GET returns it; ``account`` only when another
-        account (the directory) owns the record, as in the API."""
+        account (the directory) owns the record, as in the API. A collection this server
+        lacks (``missing_collections``) has none."""
+        if collection in self.config.missing_collections:
+            return []
         return self.store.ground_truth(collection)
 
     def account_of(self, collection, row_id):
         """The id of the account that owns a record: directory_account or the configured one."""
         return self.store.account_of(collection, row_id)
 
-    def archived_ids(self):
-        return self.store.bin_ids("archive")
+    def archived_ids(self, collection="projects"):
+        """Ids of a collection's records in the archive (projects unless named)."""
+        return self.store.bin_ids("archive", collection)
 
-    def trashed_ids(self):
-        return self.store.bin_ids("trash")
+    def trashed_ids(self, collection="projects"):
+        """Ids of a collection's records in the trash (projects unless named)."""
+        return self.store.bin_ids("trash", collection)
 
     def update_rows(self, collection, ids=None, count=None, at=None, changes=None):
         return self.store.update_rows(collection, ids=ids, count=count, at=at, changes=changes)
@@ -294,6 +300,29 @@ class Simulator:
 
     def set_disabled(self, collection, row_id, value, at=None):
         self.store.set_disabled(collection, row_id, value, at=at)
+
+    def set_deleted(self, collection, row_id, value=True, at=None):
+        """Flip a time entry's soft-delete flag; bumps updated_at."""
+        self.store.set_deleted(collection, row_id, value, at=at)
+
+    def archive_record(self, collection, row_id, at=None):
+        """Archive a record of an archivable collection (people: disabled ones only)."""
+        return self.store.archive_record(collection, row_id, at=at)
+
+    def trash_record(self, collection, row_id, at=None):
+        return self.store.trash_record(collection, row_id, at=at)
+
+    def restore_record(self, collection, row_id, at=None):
+        """Back from the archive or trash, with a fresh updated_at."""
+        return self.store.restore_record(collection, row_id, at=at)
+
+    def erase_record(self, collection, row_id):
+        """Erase a trashed record for good."""
+        self.store.erase_record(collection, row_id)
+
+    def erase_expired_records(self, trash_days=28, now=None):
+        """Erase what sits in the trash longer than ``trash_days``: {type: [ids]}."""
+        return self.store.erase_expired_records(trash_days, now=now)
 
     def archive_project(self, project_id, at=None):
         return self.store.archive_project(project_id, at=at)
@@ -308,6 +337,7 @@ class Simulator:
         self.store.erase_project(project_id)
 
     def erase_expired(self, trash_days=28, now=None):
+        """Erase everything expired; returns the erased project ids."""
         return self.store.erase_expired(trash_days, now=now)
 
     # --- request pipeline helpers ---------------------------------------------------------
@@ -333,9 +363,12 @@ class Simulator:
         return None
 
     def _mutate(self, collection: str):
+        """Users at work: edits and inserts, and on time entries a soft delete flipped."""
         config = self.config
         self.store.update_rows(collection, count=config.mutate_update_count)
         self.store.insert_rows(collection, config.mutate_insert_count)
+        if collection == "time_entries":
+            self.store.flip_deleted(1)
 
     def _token(self, header: str | None):
         if not header or not header.startswith("Bearer "):
@@ -485,7 +518,7 @@ class _Handler(BaseHTTPRequestHandler):
             hook(sim, info)
         config = sim.config
         if config.mutate_every and seq % config.mutate_every == 0:
-            if collection in DATA_COLLECTIONS:
+            if collection in DATA_COLLECTIONS and collection not in config.missing_collections:
                 sim._mutate(collection)
         if config.latency_ms:
             sim._stop_event.wait(config.latency_ms / 1000.0)
@@ -559,17 +592,19 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/me" and method == "GET":
             _require_scope(token, "me")
             return self._me(token), {}, 0, None
+        segments = path.split("/")[2:]
+        if segments and segments[0] in sim.config.missing_collections:
+            raise ApiError(404, "Not Found")  # an older server without this collection
         match = _ACTION_RE.match(path)
-        if match and method == "POST":
-            _require_scope(token, "projects")
-            project_id, action = int(match.group(1)), match.group(2)
-            handler = getattr(sim.store, f"{action}_project")
-            return handler(project_id), {}, 0, None
+        if match and method == "POST" and match.group(1) in BIN_TYPES.values():
+            collection, row_id, action = match.group(1), int(match.group(2)), match.group(3)
+            _require_scope(token, collection)
+            handler = getattr(sim.store, f"{action}_record")
+            return handler(collection, row_id), {}, 0, None
         match = _RECORD_RE.match(path)
-        if match and method == "GET":
+        if match and method == "GET" and match.group(1) in DATA_COLLECTIONS:
             _require_scope(token, match.group(1))
             return sim.store.get_record(match.group(1), int(match.group(2))), {}, 0, None
-        segments = path.split("/")[2:]
         if method == "GET" and segments and segments[0] in SPECS and len(segments) <= 2:
             return self._collection(segments, params, token)
         raise ApiError(404, "Not Found")

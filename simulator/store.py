@@ -8,18 +8,19 @@ walk complete while rows change underneath it. All public methods take the store
 
 from __future__ import annotations
 
+import functools
 import gc
 import math
 import random
 import threading
-import time
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
+from .bins import BinActions
 from .config import SimConfig
 from .generator import Generator, node_id
 from .query import (
@@ -33,20 +34,64 @@ from .query import (
     make_key,
     parse_fields,
     parse_sort,
+    to_epoch,
 )
-from .schema import BINREF, DATA_COLLECTIONS, DATETIME, ORGREF, REF, SPECS
+from .schema import (
+    BIN_TYPES,
+    BINREF,
+    COLLECTION_OF_TYPE,
+    DATA_COLLECTIONS,
+    DATETIME,
+    ORGREF,
+    REF,
+    SPECS,
+)
 
-ZONE_SALT = {"organizations": 0, "products": 1, "projects": 2, "archive": 3, "trash": 0}
-SYSTEM_USER = {"id": 1, "name": "System"}
+ZONE_SALT = {
+    "organizations": 0,
+    "products": 1,
+    "projects": 2,
+    "archive": 3,
+    "trash": 0,
+    "people": 1,
+    "teams": 2,
+    "sites": 3,
+    "services": 0,
+    "service_instances": 1,
+    "cis": 2,
+    "contracts": 3,
+    "project_tasks": 0,
+    "time_entries": 1,
+}
 VIEW_CACHE_SIZE = 8  # sorted views kept (LRU); a walk needs one, a sync a few
 CHANGE_LOG_LIMIT = 20000  # changed row ids remembered per collection for incremental refresh
-#: Collections whose records a directory account can own (besides the people in references).
-OWNED_COLLECTIONS = ("organizations", "products")
+#: Collections whose records a directory account can own: records and references to them
+#: carry its ``account`` (captured people and sites of the directory account show it).
+OWNED_COLLECTIONS = ("organizations", "products", "people", "sites")
+#: Keys a reference shows besides its id, per collection ("name" unless listed).
+DISPLAY_KEYS = {
+    "projects": ("subject",),
+    "project_tasks": ("subject",),
+    "cis": ("label", "name"),
+    "products": ("name", "category"),
+}
 _DECORATED = frozenset((DATETIME, ORGREF, REF, BINREF))  # kinds rendered from stored form
+#: A task's phase: the keys of the docs' sample, in its (alphabetical) order.
+_PHASE_KEYS = (
+    "completed_at",
+    "created_at",
+    "id",
+    "name",
+    "position",
+    "started_at",
+    "status",
+    "updated_at",
+)
+_PHASE_TIMES = ("completed_at", "created_at", "started_at", "updated_at")
 
 
 _MASK64 = (1 << 64) - 1
-_KIND_SALT = {"organizations": 1, "products": 2, "projects": 3, "people": 4}
+_KIND_SALT = {"organizations": 1, "products": 2, "people": 4, "sites": 5}
 
 
 def _draw(seed: int, kind: str, row_id: int) -> float:
@@ -59,6 +104,19 @@ def _draw(seed: int, kind: str, row_id: int) -> float:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
     return (x ^ (x >> 31)) / 2.0**64
+
+
+def _without_gc(function):
+    """Run the generation with the cyclic GC paused: it creates millions of objects and no
+    cycles, and every full collection on the way would rescan all of them (a third of the
+    generation time at the seed scale)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        function()
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -86,18 +144,7 @@ class _Page:
     capped: bool
 
 
-def to_epoch(moment) -> int:
-    """Accept datetime, epoch number or None (= now) and return whole epoch seconds."""
-    if moment is None:
-        return int(time.time())
-    if isinstance(moment, datetime):
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return int(moment.timestamp())
-    return int(moment)
-
-
-class DataStore:
+class DataStore(BinActions):
     """Thread-safe in-memory data set behind the HTTP handler."""
 
     def __init__(self, config: SimConfig, anchor: int):
@@ -108,49 +155,36 @@ class DataStore:
         self.zones = [ZoneInfo(name) for name in config.zones]
         self.generator = Generator(config, anchor)
         self.mutation_rng = random.Random(config.seed + 1)
-        n_orgs, n_products, n_projects = config.counts()
-        orgs = self.generator.organizations(n_orgs)
-        org_ids = [row["id"] for row in orgs]
-        products = self.generator.products(n_products, org_ids)
-        projects = self.generator.projects(n_projects)
-        self.rows = {
-            "organizations": {row["id"]: row for row in orgs},
-            "products": {row["id"]: row for row in products},
-            "projects": {row["id"]: row for row in projects},
-            "archive": {},
-            "trash": {},
-        }
-        self.next_ids = {name: max(self.rows[name], default=0) + 1 for name in DATA_COLLECTIONS}
-        self.next_ids["archive"] = 1
-        self.next_ids["trash"] = 1
-        self.project_bin = {}  # project id -> ("archive" | "trash", entry id)
+        #: Per archivable collection: record id -> ("archive" | "trash", entry id).
+        self.bins = {collection: {} for collection in BIN_TYPES.values()}
         # Sorted views of the collections, refreshed from a log of changed row ids: every
         # mutation bumps ``version`` and logs the ids it touched (see _touch / _view).
         self.version = 0
         self._changes = {name: [] for name in SPECS}  # [(version, row id)], oldest first
         self._change_floor = {name: 0 for name in SPECS}  # log complete after this version
         self._views = OrderedDict()
-        self._seed_bins(projects)
+        _without_gc(self._generate)
         # The seed data is long-lived; freezing it keeps the cyclic GC from rescanning
         # hundreds of thousands of objects on every page request (halves page latency).
         gc.freeze()
 
-    def _seed_bins(self, projects: list[dict]):
-        """Put some completed projects in archive and trash, a few trashed over 28 days ago."""
-        rng = random.Random(self.config.seed + 2)
-        for row in projects:
-            draw = rng.random()
-            if draw < self.config.archived_fraction:
-                target = "archive"
-            elif draw < self.config.archived_fraction + self.config.trashed_fraction:
-                target = "trash"
-            else:
-                continue
-            moment = rng.randint(row["updated_at"], max(row["updated_at"], self.anchor))
-            if target == "trash" and rng.random() < 0.5:
-                moment = max(row["updated_at"], self.anchor - 40 * 86400)
-            actor = SYSTEM_USER if rng.random() < 0.5 else self.generator.people[0]
-            self._put_in_bin(target, row["id"], moment, actor)
+    def _generate(self):
+        """Every collection's rows, the ids inserts continue from, and the seeded bins."""
+        generated = self.generator.build(self.config.counts())
+        self.rows = {
+            name: {row["id"]: row for row in generated[name]} for name in DATA_COLLECTIONS
+        }
+        self.rows["archive"], self.rows["trash"] = {}, {}
+        #: The phases of every project, by phase id (tasks render theirs in full).
+        self.phases = self.generator.work.phases
+        reserved = self.generator.reserved_ids()
+        self.next_ids = {
+            name: max(max(self.rows[name], default=0), reserved.get(name, 0)) + 1
+            for name in DATA_COLLECTIONS
+        }
+        self.next_ids["archive"] = 1
+        self.next_ids["trash"] = 1
+        self._seed_bins(generated)
 
     # --- rendering ------------------------------------------------------------------------
 
@@ -174,16 +208,19 @@ class DataStore:
             reference["nodeID"] = self._node_id(record_type, reference["id"])
         return reference
 
-    def owner_reference(self, kind: str, row_id: int):
+    def owner_reference(self, collection: str, row_id: int):
         """The directory account reference when it owns this record, else None.
 
-        ``kind`` is a collection or "people". The choice is a stable function of the seed and
-        the id, so ground truth, pages, references and inserted rows always agree.
+        Only OWNED_COLLECTIONS have records in the directory account. The choice is a stable
+        function of the seed and the id, so ground truth, pages, references and inserted rows
+        always agree.
         """
         config = self.config
-        if config.directory_account == config.account or config.directory_share <= 0:
+        if collection not in OWNED_COLLECTIONS or config.directory_account == config.account:
             return None
-        if _draw(config.seed, kind, row_id) >= config.directory_share:
+        if config.directory_share <= 0:
+            return None
+        if _draw(config.seed, collection, row_id) >= config.directory_share:
             return None
         return {"id": config.directory_account, "name": config.directory_account_name}
 
@@ -192,86 +229,113 @@ class DataStore:
         owner = self.owner_reference(collection, row_id)
         return owner["id"] if owner else self.config.account
 
-    def _org_reference(self, value: dict) -> dict:
-        """References to organizations reflect the target's name, flags and owning account."""
-        org = self.rows["organizations"].get(value["id"])
-        if org is None:
-            return self._with_node(dict(value), "Organization")  # unknown org: as stored
-        reference = {"id": org["id"], "name": org["name"]}
-        owner = self.owner_reference("organizations", org["id"])
+    def _reference(self, record_type: str, value: dict) -> dict:
+        """A reference as the API renders it at this moment: drawn from the current target
+        record, so a rename or a disabled flag shows in every reference at once (DX-TYPES);
+        as stored when no record here is the target (dangling, or a type no collection serves).
+
+        Shape: ``{id, <display keys>, [account], [sourceID], [disabled: true], nodeID}``, the
+        order of the captured organization and person references; services and products add
+        their captured extras.
+        """
+        collection = COLLECTION_OF_TYPE.get(record_type)
+        target = self.rows[collection].get(value["id"]) if collection else None
+        if target is None:
+            return self._with_node(dict(value), record_type)
+        if collection == "services":
+            return self._service_reference(target)
+        reference = {"id": target["id"]}
+        for key in DISPLAY_KEYS.get(collection, ("name",)):
+            reference[key] = target.get(key)
+        owner = self.owner_reference(collection, target["id"])
         if owner:
             reference["account"] = owner
-        if org.get("sourceID"):
-            reference["sourceID"] = org["sourceID"]
-        if org.get("disabled"):
+        if target.get("sourceID"):
+            reference["sourceID"] = target["sourceID"]
+        if target.get("disabled"):
             reference["disabled"] = True
-        return self._with_node(reference, "Organization")
-
-    def _person_reference(self, value: dict) -> dict:
-        """People live mostly in the directory account, so references to them say which."""
-        reference = {"id": value["id"], "name": value["name"]}
-        owner = self.owner_reference("people", value["id"])
-        if owner:
-            reference["account"] = owner
-        reference.update((key, item) for key, item in value.items() if key not in reference)
-        return self._with_node(reference, "Person")
-
-    def _service_reference(self, value: dict) -> dict:
-        """Captured shape: id, name, disabled (only when true), localized_name, nodeID, provider."""
-        reference = {"id": value["id"], "name": value["name"]}
-        if value.get("disabled"):
-            reference["disabled"] = True
-        reference["localized_name"] = value.get("localized_name") or value["name"]
-        self._with_node(reference, "Service")
-        provider = value.get("provider")
-        reference["provider"] = None if provider is None else self._org_reference(provider)
+        self._with_node(reference, record_type)
+        if collection == "products":
+            reference["brand"] = target.get("brand")  # captured after nodeID
         return reference
 
-    def _reference(self, record_type: str, value: dict) -> dict:
-        if record_type == "Person":
-            return self._person_reference(value)
-        if record_type == "Service":
-            return self._service_reference(value)
-        return self._with_node(dict(value), record_type)
+    def _service_reference(self, service: dict) -> dict:
+        """Captured shape: id, name, disabled (only when true), localized_name, nodeID, provider."""
+        reference = {"id": service["id"], "name": service["name"]}
+        if service.get("disabled"):
+            reference["disabled"] = True
+        reference["localized_name"] = service.get("localized_name") or service["name"]
+        self._with_node(reference, "Service")
+        provider = service.get("provider")
+        reference["provider"] = (
+            None if provider is None else self._reference("Organization", provider)
+        )
+        return reference
+
+    def _phase_reference(self, value: dict, zone) -> dict:
+        """A project task's phase: the full phase object of the docs' sample, keys in its
+        (alphabetical) order, times in the task's zone."""
+        phase = self.phases.get(value["id"])
+        if phase is None:
+            return self._with_node(dict(value), "ProjectPhase")
+        reference = {name: phase[name] for name in _PHASE_KEYS}
+        for name in _PHASE_TIMES:
+            if reference[name] is not None:
+                reference[name] = self.format_time(reference[name], zone)
+        return self._with_node(reference, "ProjectPhase")
+
+    def _bin_pointer(self, record_type: str, value: dict) -> dict:
+        """The ``{id, href, display_name}`` pointer of an archive or trash entry (DOC-ARCH)."""
+        path = BIN_TYPES.get(record_type) or f"{record_type}s"
+        return {
+            "id": value["id"],
+            "href": f"{self.api_url}/{path}/{value['id']}",
+            "display_name": value["display_name"],
+        }
 
     def _render_value(self, spec, kind: str, name: str, value, zone):
         if kind == DATETIME:
             return self.format_time(value, zone)
         if kind == ORGREF:
-            return self._org_reference(value)
+            return self._reference("Organization", value)
         if kind == REF:
-            return self._reference(spec.ref_type(name), value)
-        if kind == BINREF:
-            return {
-                "id": value["id"],
-                "href": f"{self.api_url}/projects/{value['id']}",
-                "display_name": value["display_name"],
-            }
-        return value
+            record_type = spec.ref_type(name)
+            if record_type == "ProjectPhase":
+                return self._phase_reference(value, zone)
+            return self._reference(record_type, value)
+        return self._bin_pointer(name, value)  # BINREF: the key is the record's type
 
     def render(self, collection: str, row: dict, fields, disabled_requested: bool) -> dict:
-        """One record as the API shows it: the selected fields, then account and nodeID."""
+        """One record as the API shows it: the selected fields, then account and nodeID.
+
+        Services also carry ``localized_name`` after the fields (captured, not selectable).
+        """
         spec = SPECS[collection]
-        kinds = spec.fields
-        zone = self.zone_for(collection, row["id"])
+        out = self._render_fields(spec, row, fields, self.zone_for(collection, row["id"]))
+        if collection == "services":
+            out["localized_name"] = row.get("localized_name") or row["name"]
+        if "disabled" in spec.fields and not disabled_requested and row.get("disabled"):
+            out["disabled"] = True
+        if collection in DATA_COLLECTIONS:
+            owner = self.owner_reference(collection, row["id"])
+            if owner:
+                out["account"] = owner
+            self._with_node(out, spec.record_type)
+        return out
+
+    def _render_fields(self, spec, row: dict, fields, zone) -> dict:
+        kinds, omitted = spec.fields, spec.omitted_when_null
         out = {}
         for name in fields:
-            if name not in row and name == "recurrence":
-                continue  # aggregated hash absent when the product has none
             value = row.get(name)
+            if value is None and name in omitted:
+                continue
             kind = kinds[name]
             if name == "disabled":
                 value = bool(value)
             elif value is not None and kind in _DECORATED:
                 value = self._render_value(spec, kind, name, value, zone)
             out[name] = value
-        if "disabled" in spec.fields and not disabled_requested and row.get("disabled"):
-            out["disabled"] = True
-        if collection in DATA_COLLECTIONS:
-            owner = self.owner_reference(collection, row["id"])
-            if owner and collection in OWNED_COLLECTIONS:
-                out["account"] = owner
-            self._with_node(out, spec.record_type)
         return out
 
     def render_single(self, collection: str, row: dict) -> dict:
@@ -290,16 +354,20 @@ class DataStore:
         unknown = self.config.unknown_for(collection)
         return [name for name in SPECS[collection].selectable() if name not in unknown]
 
+    def _hidden(self, collection: str) -> dict:
+        """The records of a collection that sit in the archive or trash and are hidden from it
+        (by id; empty when nothing is hidden)."""
+        if not self.config.hide_archived_and_trashed:
+            return {}
+        return self.bins.get(collection, {})
+
     def _is_visible(self, collection: str, row_id: int) -> bool:
-        hidden = collection == "projects" and self.config.hide_archived_projects
-        return not (hidden and row_id in self.project_bin)
+        return row_id not in self._hidden(collection)
 
     def visible(self, collection: str):
-        """Rows a collection request can see (archived/trashed projects hidden by default)."""
-        rows = self.rows[collection].values()
-        if collection == "projects" and self.config.hide_archived_projects:
-            return [row for row in rows if row["id"] not in self.project_bin]
-        return list(rows)
+        """Rows a collection request can see (archived and trashed records hidden by default)."""
+        hidden = self._hidden(collection)
+        return [row for row_id, row in self.rows[collection].items() if row_id not in hidden]
 
     # --- collection requests --------------------------------------------------------------
 
@@ -417,7 +485,8 @@ class DataStore:
         return ", ".join(f'<{url}>; rel="{rel}"' for url, rel in links)
 
     def _predefined(self, collection: str, name: str):
-        return _predefined(name, lambda row_id: self.owner_reference(collection, row_id))
+        owner = functools.partial(self.owner_reference, collection)
+        return _predefined(collection, name, owner)
 
     # --- sorted views ---------------------------------------------------------------------
 
@@ -428,7 +497,7 @@ class DataStore:
         is refreshed from the change log when only a few rows changed since it was last used,
         and rebuilt otherwise, so every page is computed against the current data.
         """
-        hidden = collection == "projects" and self.config.hide_archived_projects
+        hidden = collection in self.bins and self.config.hide_archived_and_trashed
         filters = tuple(sorted(item for item in params if item[0] not in NON_FILTER_PARAMS))
         cache_key = (collection, hidden, filters, predefined, tuple(order))
         view = self._views.get(cache_key)
@@ -446,7 +515,7 @@ class DataStore:
     def _refresh(self, view: "_SortedView"):
         collection = view.collection
         table = self.rows[collection]
-        bins = self.project_bin if view.hidden else {}
+        bins = self.bins[collection] if view.hidden else {}
         if view.version >= self._change_floor[collection]:
             log = self._changes[collection]
             changed = {row_id for _, row_id in log[bisect_right(log, (view.version, math.inf)) :]}
@@ -525,15 +594,14 @@ class DataStore:
             for row_id in ids:
                 row = self.rows[collection][row_id]
                 row["updated_at"] = max(row["created_at"], moment)
-                row.update(changes or _default_edit(collection, row, moment))
+                row.update(changes or DEFAULT_EDITS[collection](row, moment))
             self._touch(collection, ids)
             return list(ids)
 
     def _pick_rows(self, collection: str, count: int) -> list[int]:
-        """Random visible rows for an edit (archived/trashed projects are not edited)."""
-        hidden = collection == "projects" and self.config.hide_archived_projects
-        bins = self.project_bin if hidden else ()
-        pool = sorted(row_id for row_id in self.rows[collection] if row_id not in bins)
+        """Random visible rows for an edit (archived and trashed records are not edited)."""
+        hidden = self._hidden(collection)
+        pool = sorted(row_id for row_id in self.rows[collection] if row_id not in hidden)
         return self.mutation_rng.sample(pool, min(count, len(pool)))
 
     def insert_rows(self, collection, count, at=None) -> list[int]:
@@ -556,104 +624,42 @@ class DataStore:
                 row["updated_at"] = max(row["created_at"], to_epoch(at))
             self._touch(collection, [row_id])
 
-    # --- archive and trash ----------------------------------------------------------------
-
-    def _put_in_bin(self, target: str, project_id: int, moment: int, actor: dict):
-        verb = "archived" if target == "archive" else "trashed"
-        entry_id = self.next_ids[target]
-        self.next_ids[target] += 1
-        project = self.rows["projects"][project_id]
-        self.rows[target][entry_id] = {
-            "id": entry_id,
-            "created_at": moment,
-            f"{verb}_by": dict(actor),
-            verb: "project",
-            "project": {"id": project_id, "display_name": project["subject"]},
-        }
-        self.project_bin[project_id] = (target, entry_id)
-        self._touch(target, [entry_id])
-        self._touch("projects", [project_id])
-
-    def _take_from_bin(self, project_id: int):
-        target, entry_id = self.project_bin.pop(project_id)
-        del self.rows[target][entry_id]
-        self._touch(target, [entry_id])
-        self._touch("projects", [project_id])
-        return target
-
-    def _require_project(self, project_id: int) -> dict:
-        row = self.rows["projects"].get(project_id)
-        if row is None:
-            raise ApiError(404, "Not Found")
-        return row
-
-    def archive_project(self, project_id: int, at=None, actor=None) -> dict:
+    def set_deleted(self, collection, row_id, value=True, at=None):
+        """Flip a time entry's ``deleted`` flag (its soft delete): an edit, so it bumps
+        updated_at; the entry stays in the collection, and ``?deleted=`` filters on it."""
+        if "deleted" not in SPECS[collection].fields:
+            raise ValueError(f"{collection} records have no deleted flag")
         with self.lock:
-            self._require_project(project_id)
-            if project_id in self.project_bin:
-                raise ApiError(422, "Validation Failed")
-            self._put_in_bin("archive", project_id, to_epoch(at), actor or SYSTEM_USER)
-            return self._action_result(project_id, "archived")
-
-    def trash_project(self, project_id: int, at=None, actor=None) -> dict:
-        with self.lock:
-            self._require_project(project_id)
-            if project_id in self.project_bin:
-                if self.project_bin[project_id][0] == "trash":
-                    raise ApiError(422, "Validation Failed")
-                self._take_from_bin(project_id)
-            self._put_in_bin("trash", project_id, to_epoch(at), actor or SYSTEM_USER)
-            return self._action_result(project_id, "trashed")
-
-    def restore_project(self, project_id: int, at=None) -> dict:
-        """Restore puts the project back and bumps updated_at so incremental syncs see it."""
-        with self.lock:
-            row = self._require_project(project_id)
-            if project_id not in self.project_bin:
-                raise ApiError(422, "Validation Failed")
-            self._take_from_bin(project_id)
+            row = self.rows[collection][row_id]
+            row["deleted"] = bool(value)
             row["updated_at"] = max(row["created_at"], to_epoch(at))
-            self._touch("projects", [project_id])
-            return self.render_single("projects", row)
+            self._touch(collection, [row_id])
 
-    def erase_project(self, project_id: int):
-        """Erase a project from the trash: gone from every listing."""
+    def flip_deleted(self, count: int, at=None) -> list[int]:
+        """The mutator's soft deletes: flip ``deleted`` on random visible time entries."""
         with self.lock:
-            if self.project_bin.get(project_id, ("",))[0] != "trash":
-                raise ApiError(422, "Validation Failed")
-            self._take_from_bin(project_id)
-            del self.rows["projects"][project_id]
-            self._touch("projects", [project_id])
-
-    def erase_expired(self, trash_days: int = 28, now=None) -> list[int]:
-        limit = to_epoch(now) - trash_days * 86400
-        with self.lock:
-            expired = [
-                entry["project"]["id"]
-                for entry in self.rows["trash"].values()
-                if entry["created_at"] < limit
-            ]
-            for project_id in expired:
-                self.erase_project(project_id)
-            return sorted(expired)
-
-    def bin_ids(self, target: str) -> list[int]:
-        with self.lock:
-            return sorted(pid for pid, (where, _) in self.project_bin.items() if where == target)
-
-    def _action_result(self, project_id: int, verb: str) -> dict:
-        record = self.render_single("projects", self.rows["projects"][project_id])
-        record[verb] = "true"
-        return record
+            ids = self._pick_rows("time_entries", count)
+            for row_id in ids:
+                entry = self.rows["time_entries"][row_id]
+                self.set_deleted("time_entries", row_id, not entry["deleted"], at)
+            return ids
 
 
-def _default_edit(collection: str, row: dict, moment: int) -> dict:
-    """The field a user edit changes when a test does not choose one."""
-    if collection == "organizations":
-        return {"remarks": f"Edited at {moment}"}
-    if collection == "products":
-        return {"useful_life": (row.get("useful_life") or 0) % 9 + 1}
-    return {"effort": (row.get("effort") or 0) + 8}
+#: The field a user edit changes when a test does not choose one, per collection.
+DEFAULT_EDITS = {
+    "organizations": lambda row, moment: {"remarks": f"Edited at {moment}"},
+    "products": lambda row, moment: {"useful_life": (row.get("useful_life") or 0) % 9 + 1},
+    "projects": lambda row, moment: {"effort": (row.get("effort") or 0) + 8},
+    "people": lambda row, moment: {"job_title": f"Analyst (edited at {moment})"},
+    "teams": lambda row, moment: {"remarks": f"Edited at {moment}"},
+    "sites": lambda row, moment: {"remarks": f"Edited at {moment}"},
+    "services": lambda row, moment: {"keywords": f"edited {moment}"},
+    "service_instances": lambda row, moment: {"remarks": f"Edited at {moment}"},
+    "cis": lambda row, moment: {"location": f"Rack {moment % 40 + 1}"},
+    "contracts": lambda row, moment: {"remarks": f"Edited at {moment}"},
+    "project_tasks": lambda row, moment: {"planned_effort": (row.get("planned_effort") or 0) + 30},
+    "time_entries": lambda row, moment: {"description": f"Corrected at {moment}"},
+}
 
 
 def _first(item):
@@ -706,11 +712,26 @@ class _SortedView:
                 key_of[row_id] = new
 
 
-def _predefined(name: str, owner=None):
+#: Statuses of an inactive CI (4me blog "No Need to Relate Inactive CIs").
+INACTIVE_CI_STATUSES = frozenset(("archived", "to_be_removed", "lost_or_stolen", "removed"))
+#: Which records the predefined ``active`` filter keeps (``inactive`` keeps the rest).
+ACTIVE = {
+    "cis": lambda row: row.get("status") not in INACTIVE_CI_STATUSES,
+    "service_instances": lambda row: row.get("status") == "in_production",
+    "contracts": lambda row: row.get("status") == "active",
+}
+#: Statuses the predefined ``completed`` / ``finished`` filters keep (``open``: the rest).
+DONE_STATUSES = {
+    "projects": frozenset(("completed",)),
+    "project_tasks": frozenset(("completed", "approved", "rejected", "failed", "canceled")),
+}
+
+
+def _predefined(collection: str, name: str, owner=None):
     """Predefined filters given as a path segment or ?state=.
 
-    ``owner(row_id)`` returns the owning directory account (or None) for the organization
-    filters ``directory`` and ``support_domain``.
+    ``owner(row_id)`` returns the owning directory account (or None) for the filters
+    ``directory`` and ``support_domain``. ``internal`` people are those who are not guests.
     """
     if name == "disabled":
         return lambda row: bool(row.get("disabled"))
@@ -720,9 +741,15 @@ def _predefined(name: str, owner=None):
         return lambda row: owner(row["id"]) is not None
     if name == "support_domain":
         return lambda row: owner(row["id"]) is None
-    if name == "completed":
-        return lambda row: row.get("status") == "completed"
-    return lambda row: row.get("status") != "completed"  # open
+    if name == "internal":
+        return lambda row: not row.get("guest")
+    if name in ("active", "inactive"):
+        active = ACTIVE[collection]
+        return active if name == "active" else (lambda row: not active(row))
+    done = DONE_STATUSES[collection]
+    if name in ("completed", "finished"):
+        return lambda row: row.get("status") in done
+    return lambda row: row.get("status") not in done  # open
 
 
 def _url(base_url: str, path: str, params) -> str:

@@ -557,3 +557,21 @@ def make_config(**overrides):
     values = dict(token="T", account="A", scale="tiny", seed=1, anchor=ANCHOR, rate_limit=False)
     values.update(overrides)
     return SimConfig(**values)
+
+
+def served_references(collection: str, record: dict):
+    """(field, target collection, reference) for every reference of a record to a record
+    type the simulator serves; a service reference's nested provider is one too."""
+    from simulator.schema import COLLECTION_OF_TYPE
+
+    spec = SPECS[collection]
+    for name, kind in spec.fields.items():
+        value = record.get(name)
+        if kind not in (REF, ORGREF) or not isinstance(value, dict):
+            continue
+        record_type = "Organization" if kind == ORGREF else spec.ref_type(name)
+        target = COLLECTION_OF_TYPE.get(record_type)
+        if target:
+            yield name, target, value
+        if target == "services" and value.get("provider"):
+            yield f"{name}.provider", "organizations", value["provider"]

@@ -82,5 +82,5 @@ def test_show_archived_switch(sim):
     archived = sim.archived_ids()
     if not archived:
         pytest.skip("no seeded archived projects")
-    sim.configure(hide_archived_projects=False)
+    sim.configure(hide_archived_and_trashed=False)
     assert set(archived) <= {row["id"] for row in sim.ground_truth("projects")}

@@ -9,7 +9,7 @@ import pytest
 import requests
 from testkit import ROOT
 
-from simulator import SimConfig, Simulator
+from simulator import SCALES, SimConfig, Simulator
 from simulator.cli import build_parser, config_from_args
 
 
@@ -75,6 +75,6 @@ def test_cli_starts_serves_and_stops(tmp_path):
 def test_the_seed_scale_generates_the_business_volumes():
     """How long it takes is the benchmark's to report (``make bench``), not a test's."""
     sim = Simulator(SimConfig(scale="seed", seed=7))
-    counts = [len(sim.store.rows[name]) for name in ("organizations", "products", "projects")]
-    assert counts == [10000, 50000, 5000]
+    counts = {name: len(sim.store.rows[name]) for name in SCALES["seed"]}
+    assert counts == SCALES["seed"]
     assert sim.generation_seconds > 0

@@ -14,7 +14,7 @@ from testkit import Api, make_config
 
 from simulator import Simulator, store as store_module
 from simulator.query import compile_filters, cursor_values, decode_cursor, parse_sort
-from simulator.schema import SPECS
+from simulator.schema import BIN_TYPES, SPECS
 
 BASE = "http://sim"
 
@@ -124,20 +124,29 @@ def mutate(sim, collection, rng):
         sim.insert_rows(collection, rng.randint(1, 3), at=sim.anchor + rng.randint(-5, 5))
     elif draw < 0.7:
         sim.update_rows(collection, count=80, at=sim.anchor + 30)  # many: forces a rebuild
-    elif collection == "projects":
-        project_id = rng.choice(ids)
-        where = store.project_bin.get(project_id, ("",))[0]
-        if where == "trash" and rng.random() < 0.5:
-            sim.erase_project(project_id)
-        elif where:
-            sim.restore_project(project_id, at=sim.anchor + 1)
-        elif rng.random() < 0.5:
-            sim.archive_project(project_id, at=sim.anchor + 2)
-        else:
-            sim.trash_project(project_id, at=sim.anchor + 3)
+    elif collection == "time_entries" and rng.random() < 0.5:
+        row_id = rng.choice(ids)
+        sim.set_deleted(collection, row_id, not store.rows[collection][row_id]["deleted"])
+    elif collection in BIN_TYPES.values():
+        move_between_bins(sim, collection, rng.choice(ids), rng)
     else:
         row_id = rng.choice(ids)
         sim.set_disabled(collection, row_id, not store.rows[collection][row_id].get("disabled"))
+
+
+def move_between_bins(sim, collection, row_id, rng):
+    """Archive, trash, restore or erase one record (people are disabled first)."""
+    if collection == "people":
+        sim.set_disabled(collection, row_id, True)
+    where = sim.store.bins[collection].get(row_id, ("",))[0]
+    if where == "trash" and rng.random() < 0.5:
+        sim.erase_record(collection, row_id)
+    elif where:
+        sim.restore_record(collection, row_id, at=sim.anchor + 1)
+    elif rng.random() < 0.5:
+        sim.archive_record(collection, row_id, at=sim.anchor + 2)
+    else:
+        sim.trash_record(collection, row_id, at=sim.anchor + 3)
 
 
 SCENARIOS = [
@@ -157,6 +166,10 @@ SCENARIOS = [
     ("projects", {"sort": "-status,subject", "category": "!"}, "completed"),
     ("archive", {"sort": "created_at"}, None),
     ("trash", {}, None),
+    ("people", {"sort": "updated_at,id"}, "enabled"),
+    ("time_entries", {"sort": "-date,id", "deleted": "false"}, None),
+    ("cis", {}, "active"),
+    ("project_tasks", {"sort": "updated_at,id"}, "open"),
 ]
 
 
@@ -173,7 +186,8 @@ def _walk_a_little(sim, rng, scenario, cursor):
             start = headers["X-Pagination-Start-Cursor"]
             check_page(sim.store, collection, back + [("search_before", start)], predefined)
         cursor = headers["X-Pagination-End-Cursor"] if "next" in headers.get("Link", "") else None
-        mutate(sim, "projects" if collection in ("archive", "trash") else collection, rng)
+        bins = rng.choice(tuple(BIN_TYPES.values()))
+        mutate(sim, bins if collection in ("archive", "trash") else collection, rng)
     return cursor
 
 
@@ -192,7 +206,7 @@ def test_cached_pages_equal_a_full_scan_under_interleaved_mutation(seed):
             for index in rng.sample(range(len(SCENARIOS)), len(SCENARIOS)):
                 cursors[index] = _walk_a_little(sim, rng, SCENARIOS[index], cursors[index])
             if rng.random() < 0.2:
-                sim.configure(hide_archived_projects=not config.hide_archived_projects)
+                sim.configure(hide_archived_and_trashed=not config.hide_archived_and_trashed)
 
 
 def test_short_change_log_falls_back_to_a_rebuild(monkeypatch):

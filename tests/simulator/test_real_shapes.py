@@ -11,7 +11,7 @@ import pytest
 from testkit import Api, make_config
 
 from simulator import Simulator
-from simulator.schema import SPECS
+from simulator.schema import DATA_COLLECTIONS, SPECS
 
 DIRECTORY = {"id": "widget-directory", "name": "Widget Directory"}
 COLLECTIONS = ("organizations", "products", "projects")
@@ -37,7 +37,7 @@ def all_fields(collection):
     return ",".join(SPECS[collection].selectable())
 
 
-@pytest.mark.parametrize("collection", COLLECTIONS)
+@pytest.mark.parametrize("collection", DATA_COLLECTIONS)
 def test_every_record_and_reference_carries_node_id(api, sim, collection):
     record_type = SPECS[collection].record_type
     for params in ({"per_page": 100}, {"per_page": 100, "fields": all_fields(collection)}):
