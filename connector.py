@@ -17,9 +17,9 @@ from xurrent_connector.auth import BACKUP, PRIMARY, ROLES
 from xurrent_connector.errors import ConfigurationError, XurrentApiError
 from xurrent_connector.health import health_schema
 from xurrent_connector.http import XurrentClient
-from xurrent_connector.options import OPTIONS, excluded_columns, form_field_of, parse_settings
+from xurrent_connector.options import OPTIONS, form_field_of, parse_settings, schema_choices
 from xurrent_connector.redact import redact, register_secret
-from xurrent_connector.streams import TABLE_NAMES, TABLES, sync_groups
+from xurrent_connector.streams import TABLES, sync_groups
 from xurrent_connector.sync import run_sync
 
 
@@ -33,9 +33,10 @@ def validate_configuration(configuration: dict):
 
 
 def schema(configuration: dict):
-    """Every table with every column and its type, less the columns ``exclude_columns`` leaves
-    out (the only key read here: the SDK may call schema() with a partial configuration)."""
-    tables = sync_groups(TABLE_NAMES, excluded_columns(configuration))[0]
+    """The chosen tables (all by default) with every column and its type, less the columns
+    ``exclude_columns`` leaves out. Only those two keys are read: the SDK may call schema()
+    with a partial configuration."""
+    tables = sync_groups(*schema_choices(configuration))[0]
     return [table.schema_entry() for table in tables] + [health_schema()]
 
 

@@ -60,6 +60,7 @@ LICENSE_TYPES = (
 #: data had none).
 FINANCIAL_RULE_SETS = ("logical_asset_with_financial_data", "physical_asset", "server")
 LICENSED_RULE_SETS = ("software", "license_certificate")
+SOFTWARE_RULE_SETS = ("software", "software_distribution_package", "license_certificate")
 #: Share of CIs and contracts whose warranty or contract runs out within 90 days of the anchor.
 EXPIRING_SOON = 0.08
 
@@ -259,6 +260,7 @@ class AssetBuilder(CollectionBuilder):
         record = {
             "id": ci_id,
             "sourceID": f"CMDB-{ci_id}" if rand() < 0.3 else None,
+            "software": rule_set in SOFTWARE_RULE_SETS,
             "source": None,
             "label": self._label(product.get("category")),
             "name": product.get("name") or f"Configuration item {ci_id}",

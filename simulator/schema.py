@@ -573,6 +573,7 @@ CONFIGURATION_ITEMS = CollectionSpec(
     fields={
         "id": INT,
         "sourceID": STR,
+        "software": BOOL,  # captured in every CI and in the documented default fields
         "source": STR,
         "label": STR,
         "name": STR,
@@ -615,6 +616,7 @@ CONFIGURATION_ITEMS = CollectionSpec(
     default_fields=(
         "id",
         "sourceID",
+        "software",
         "label",
         "name",
         "status",

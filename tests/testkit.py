@@ -356,8 +356,10 @@ OWNED_TYPES = ("Person", "Site")
 
 
 def _snake(name: str) -> str:
-    """``sourceID`` -> ``source_id``: the API's only camelCase is a trailing ``ID``."""
-    return name[:-2] + "_id" if name.endswith("ID") else name
+    """A field's column as Fivetran names it: ``sourceID`` -> ``source_id`` (the API's only
+    camelCase is a trailing ``ID``), and letters and digits apart (``24h`` -> ``24_h``)."""
+    name = name[:-2] + "_id" if name.endswith("ID") else name
+    return re.sub(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])", "_", name)
 
 
 def _utc_text(value: str) -> str:

@@ -566,11 +566,15 @@ def parse_settings(configuration: dict) -> Settings:
     return Settings(**values)
 
 
-def excluded_columns(configuration: dict) -> frozenset:
-    """Only the ``exclude_columns`` of a configuration (``schema()`` may get a partial one)."""
-    option = OPTIONS_BY_NAME["exclude_columns"]
+def schema_choices(configuration: dict) -> tuple[tuple[str, ...], frozenset]:
+    """Only what decides the schema: ``tables`` and ``exclude_columns`` (``schema()`` may get
+    a partial configuration, so no other key is read or required)."""
     values = configuration if isinstance(configuration, dict) else {}
-    return _parse_option(option, _as_text(option.name, values.get(option.name))) or frozenset()
+    chosen = {}
+    for name in ("tables", "exclude_columns"):
+        option = OPTIONS_BY_NAME[name]
+        chosen[name] = _parse_option(option, _as_text(name, values.get(name)))
+    return chosen["tables"], chosen["exclude_columns"] or frozenset()
 
 
 # --- the setup form ---------------------------------------------------------------------------

@@ -109,8 +109,8 @@ def string(field: str, name: str | None = None, personal: bool = False) -> list[
     return [Column(name or field, STRING, field, _getter(field, None), personal=personal)]
 
 
-def boolean(field: str) -> list[Column]:
-    return [Column(field, BOOLEAN, field, _getter(field, to_bool))]
+def boolean(field: str, name: str | None = None) -> list[Column]:
+    return [Column(name or field, BOOLEAN, field, _getter(field, to_bool))]
 
 
 def flag(field: str) -> list[Column]:
@@ -512,7 +512,7 @@ PEOPLE = TableStream(
         boolean("vip"),
         string("locale"),
         string("time_zone"),
-        boolean("time_format_24h"),
+        boolean("time_format_24h", "time_format_24_h"),  # Fivetran's naming splits "24h"
         boolean("auto_translation"),
         string("do_not_translate_languages"),
         boolean("exclude_team_notifications"),
@@ -635,6 +635,7 @@ CONFIGURATION_ITEMS = TableStream(
     "configuration_items",
     (
         *_HEAD,
+        boolean("software"),
         string("source"),
         string("label"),
         string("name"),
@@ -731,7 +732,7 @@ PROJECT_TASKS = TableStream(
         timestamp("deadline"),
         timestamp("finished_at"),
         boolean("urgent"),
-        boolean("work_hours_are_24x7"),
+        boolean("work_hours_are_24x7", "work_hours_are_24_x_7"),  # as Fivetran names it
         json_value("checked_items"),
         string("instructions"),
         json_value("attachments"),

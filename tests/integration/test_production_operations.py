@@ -179,7 +179,7 @@ def test_a_missing_scope_is_not_a_refused_credential(make_sim, runner):
         sim, oauth_token=LIMITED_TOKEN, backup_oauth_token=BACKUP_TOKEN, tables="products"
     )
     result = runner.run(configuration, expect_failure=True)
-    assert "403" in str(result.error) and "'Products - Read' scope" in str(result.error)
+    assert "403" in str(result.error) and "lacks the read scope for products" in str(result.error)
     assert "for the rest of this sync" not in result.output  # no failover on a 403
 
 

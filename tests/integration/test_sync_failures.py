@@ -30,7 +30,7 @@ def all_text_written(runner) -> str:
         ({"initial_sync_days": "forever"}, "initial_sync_days"),
         ({"max_records_per_page": "500"}, "max_records_per_page"),
         ({"lookback_minutes": "-1"}, "lookback_minutes"),
-        ({"tables": "organizations,people"}, "tables"),
+        ({"tables": "organizations,requests"}, "tables"),
         ({"enable_incremental_sync": "maybe"}, "enable_incremental_sync"),
     ],
 )
@@ -56,11 +56,13 @@ def test_missing_token_names_the_credential_keys(sim, runner):
 def test_token_never_appears_in_logs_state_or_errors(sim, runner):
     ok = runner.run(configuration_for(sim, enable_debug_logging="true", max_records_per_page=10))
     assert ok.counts["Upserts"] > 0
-    # A token without read scope for products: the sync fails with 403 midway.
+    # A token without read scope for the only table chosen: the sync fails with 403.
     limited = "tok-LiMiTeD-9d8e7f6a5b4c"
     sim.add_token(limited, scopes={"organizations"})
     failed = runner.run(
-        configuration_for(sim, oauth_token=limited, enable_debug_logging="true"),
+        configuration_for(
+            sim, oauth_token=limited, enable_debug_logging="true", tables="products"
+        ),
         expect_failure=True,
     )
     assert "403" in str(failed.error) or "Forbidden" in str(failed.error)

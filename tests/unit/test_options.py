@@ -554,3 +554,11 @@ def test_the_schema_leaves_out_the_excluded_columns_and_only_them():
     assert all(
         full[table] == narrowed[table] for table in full if table not in ("people", "teams")
     )
+
+
+def test_the_schema_declares_the_chosen_tables_only_and_all_without_a_choice():
+    declared = [entry["table"] for entry in connector.schema({"tables": "teams,people"})]
+    assert declared == ["people", "teams", "sync_health"]
+    assert [entry["table"] for entry in connector.schema({})][:-1] == list(TABLE_NAMES)
+    with pytest.raises(ConfigurationError, match="'tables'"):
+        connector.schema({"tables": "teams,widgets"})

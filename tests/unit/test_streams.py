@@ -467,3 +467,14 @@ def test_a_sync_reads_the_chosen_tables_then_the_listings_their_records_can_be_i
 def test_configuration_items_are_read_from_cis():
     assert TABLES["configuration_items"].path == "/cis"
     assert TABLES["configuration_items"].bin_type == "ci"
+
+
+def test_every_name_is_the_one_fivetran_gives_it_so_the_warehouse_matches_the_schema():
+    """Fivetran renames columns it finds unsafe (``time_format_24h`` -> ``time_format_24_h``):
+    every declared name is already what its renaming makes of it."""
+    from fivetran_connector_sdk_core.renaming import redshift_safe, safe_drop_underscores
+
+    for entry in connector.schema({}):
+        assert safe_drop_underscores(entry["table"]) == entry["table"]
+        for column in entry["columns"]:
+            assert redshift_safe(column) == column, column
