@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from bench.scenario import TABLES
-
 PHASE_COLUMNS = (
     ("rows", "rows", "{:d}"),
     ("requests", "requests", "{:d}"),
@@ -42,14 +40,14 @@ def phase_markdown(title: str, phase: dict) -> list[str]:
         lines += [f"**FAILED**: {error[0] if error else ''} (log: {phase.get('child_log')})", ""]
     header = ["table"] + [label for _, label, _ in PHASE_COLUMNS]
     rows = []
-    for name in list(TABLES) + ["total"]:
+    for name in list(phase["tables"]) + ["total"]:
         figures = phase["total"] if name == "total" else phase["tables"][name]
         label = "**total**" if name == "total" else name
         rows.append([label] + [_cell(figures.get(key), fmt) for key, _, fmt in PHASE_COLUMNS])
     lines += _table(header, rows)
     total = phase["total"]
     other = ", ".join(f"{name} {count}" for name, count in total["other_requests"].items())
-    outside = f"; requests outside the three tables: {other}" if other else ""
+    outside = f"; requests outside the tables: {other}" if other else ""
     lines += [
         "",
         f"- CPU (whole child process, user+sys): {_cell(phase.get('cpu_seconds'), '{:.2f}')} s"
@@ -70,7 +68,7 @@ def phase_markdown(title: str, phase: dict) -> list[str]:
         )
     unusual = [
         f"{name} {status} x{count}"
-        for name in TABLES
+        for name in phase["tables"]
         for status, count in sorted(phase["tables"][name].get("requests_by_status", {}).items())
         if status != "200"
     ]

@@ -31,15 +31,22 @@ from pathlib import Path
 
 from bench import metrics
 from bench.windows import CountClock, window_report
+from simulator import SCALES
+from xurrent_connector.streams import TABLES as STREAM_TABLES
 
-TABLES = ("organizations", "products", "projects")
+#: The connector's tables, and the collection each is read from ("configuration_items" from
+#: "cis"): the simulator is asked by collection, the warehouse and the sink by table.
+COLLECTIONS = {name: table.path.strip("/") for name, table in STREAM_TABLES.items()}
+TABLES = tuple(COLLECTIONS)
+TABLE_OF = {collection: table for table, collection in COLLECTIONS.items()}
 MODES = ("runner", "sink")
 #: Requests every sync makes besides the tables' pages: /me, then at least one page each of
-#: the archive and the trash (the project lifecycle).
+#: the archive and the trash (the record lifecycle).
 FIXED_PATHS = ("me", "archive", "trash")
 REPO_DIR = Path(__file__).resolve().parent.parent
-#: Row counts of the seed dataset, which every --scale-percent is a share of.
-SEED_COUNTS = {"organizations": 10000, "products": 50000, "projects": 5000}
+#: Row counts of the seed dataset (the business's volumes), which every --scale-percent is a
+#: share of, per table.
+SEED_COUNTS = {table: SCALES["seed"][collection] for table, collection in COLLECTIONS.items()}
 
 
 @dataclass
@@ -58,6 +65,8 @@ class BenchOptions:
     #: Hours between two syncs: the changes before the incremental sync are spread over them.
     cadence_hours: float = 6.0
     lookback_minutes: int = 5
+    #: The tables synced and measured (the connector's ``tables``): all by default.
+    tables: tuple = TABLES
 
 
 @dataclass
@@ -71,7 +80,8 @@ class Workspace:
 
 
 def dataset_counts(scale_percent: float) -> dict[str, int]:
-    """Rows per collection at a share of the seed size (at least one row each)."""
+    """Rows per table at a share of the seed size (at least one row each): every table of
+    the dataset, synced or not, so that references resolve as in the seed data."""
     return {
         table: max(1, round(count * scale_percent / 100.0)) for table, count in SEED_COUNTS.items()
     }
@@ -113,9 +123,7 @@ def start_simulator(options: BenchOptions, counts: dict[str, int]):
         account="bench",
         scale="seed",
         seed=options.seed,
-        organizations=counts["organizations"],
-        products=counts["products"],
-        projects=counts["projects"],
+        **{COLLECTIONS[table]: count for table, count in counts.items()},
         latency_ms=float(options.latency_ms),
         rate_limit=options.rate_limit,
         burst_limit=20 if options.rate_limit else None,
@@ -149,7 +157,7 @@ def connector_configuration(simulator, options: BenchOptions) -> dict:
         "request_timeout_seconds": "30",
         "retry_attempts": "3",
         "max_requests_per_hour": "",
-        "tables": ",".join(TABLES),
+        "tables": ",".join(options.tables),
         "enable_debug_logging": "false",
     }
 
@@ -220,14 +228,15 @@ def run_child(
 
 
 def collection_of(path: str) -> str:
-    """The collection a request path addresses ("/v1/products?..." -> "products").
+    """The table a request path reads ("/v1/products?..." -> "products", "/v1/cis" ->
+    "configuration_items").
 
     Next links and plain collection URLs share the path; anything that is not a collection
     (the API root, /me, the archive) keeps its own name so it still counts in the total.
     """
     segments = path.split("?", 1)[0].split("/")
     if len(segments) >= 3 and segments[2]:
-        return segments[2]
+        return TABLE_OF.get(segments[2], segments[2])
     return "root"
 
 
@@ -300,7 +309,7 @@ def table_wall_seconds(per_table: dict, run_end: float | None) -> dict[str, floa
     return walls
 
 
-def warehouse_rows(project_dir: Path, synced_since: float | None = None) -> dict:
+def warehouse_rows(project_dir: Path, tables: tuple, synced_since: float | None = None) -> dict:
     """Ids per table in the SDK's DuckDB file, and how many rows this run wrote.
 
     Read in the parent after the child has exited, so the reads cost the child nothing and
@@ -320,7 +329,7 @@ def warehouse_rows(project_dir: Path, synced_since: float | None = None) -> dict
                 "select table_name from information_schema.tables where table_schema = 'tester'"
             ).fetchall()
         }
-        for table in TABLES:
+        for table in tables:
             if table not in existing:
                 continue
             ids = [
@@ -367,7 +376,7 @@ def phase_report(
         run_end = child["started_at_epoch"] + wall
     walls = table_wall_seconds(traffic["tables"], run_end)
     tables = {}
-    for table in TABLES:
+    for table in options.tables:
         counted = traffic["tables"].get(table, {})
         tables[table] = metrics.table_metrics(
             rows=rows_by_table.get(table, 0),
@@ -383,10 +392,10 @@ def phase_report(
         tables[table]["requests_by_status"] = counted.get("by_status", {})
         tables[table]["request_span_seconds"] = counted.get("span_seconds")
         tables[table]["server_seconds"] = counted.get("server_seconds", 0.0)
-    total_rows = sum(rows_by_table.get(table, 0) for table in TABLES)
+    total_rows = sum(rows_by_table.get(table, 0) for table in options.tables)
     total_requests = sum(bucket["requests"] for bucket in traffic["tables"].values())
     total_throttled = sum(bucket["throttled_429"] for bucket in traffic["tables"].values())
-    table_floor = sum(tables[table]["request_floor"] for table in TABLES)
+    table_floor = sum(tables[table]["request_floor"] for table in options.tables)
     total = metrics.table_metrics(
         rows=total_rows,
         requests=total_requests,
@@ -409,7 +418,7 @@ def phase_report(
     total["other_requests"] = {
         name: bucket["requests"]
         for name, bucket in traffic["tables"].items()
-        if name not in TABLES
+        if name not in options.tables
     }
     cpu_seconds = None
     if child.get("cpu_user_seconds") is not None:
@@ -467,13 +476,13 @@ def _mb(kilobytes: int | None) -> float | None:
     return None if kilobytes is None else round(kilobytes / 1024.0, 1)
 
 
-def sink_rows(child: dict) -> dict:
+def sink_rows(child: dict, tables: tuple) -> dict:
     """Ids per table as the sink received them, in the shape ``warehouse_rows`` gives: every
     upserted id, and (the sink keeps only one sync) the same ids as this run's writes."""
     upserted = (child.get("sink") or {}).get("upserted_ids") or {}
     return {
         table: {"ids": upserted.get(table, []), "synced_ids": upserted.get(table, [])}
-        for table in TABLES
+        for table in tables
     }
 
 
@@ -498,7 +507,8 @@ class Scenario:
         self.count_clock.install(self.simulator)
         self.label = ("profiled " if profile else "") + (f"{mode} " if mode != "runner" else "")
         self.truth = {
-            table: [row["id"] for row in self.simulator.ground_truth(table)] for table in TABLES
+            table: [row["id"] for row in self.simulator.ground_truth(COLLECTIONS[table])]
+            for table in options.tables
         }
 
     def close(self) -> None:
@@ -538,8 +548,8 @@ class Scenario:
 
     def stored(self, child: dict, synced_since: float | None = None) -> dict:
         if self.mode == "sink":
-            return sink_rows(child)
-        return warehouse_rows(self.workspace.project_dir, synced_since)
+            return sink_rows(child, self.options.tables)
+        return warehouse_rows(self.workspace.project_dir, self.options.tables, synced_since)
 
     def report(self, phase: str, child: dict, traffic: dict, rows: dict, listings: dict) -> dict:
         figures = phase_report(phase, child, traffic, rows, self.options, listings)
@@ -560,11 +570,11 @@ class Scenario:
         progress(f"{self.label}full sync: running")
         child, traffic = self.sync("full", {})
         stored = self.stored(child)
-        rows = {table: len(stored.get(table, {}).get("ids", [])) for table in TABLES}
+        rows = {table: len(stored.get(table, {}).get("ids", [])) for table in self.truth}
         listings = {
             "me": 0,
-            "archive": len(self.simulator.archived_ids()),
-            "trash": len(self.simulator.trashed_ids()),
+            "archive": len(self.simulator.ground_truth("archive")),
+            "trash": len(self.simulator.ground_truth("trash")),
         }
         full = self.report("full", child, traffic, rows, listings)
         full["correctness"] = _full_correctness(self.truth, stored)
@@ -578,12 +588,12 @@ class Scenario:
         anchor = self.simulator.anchor
         spread = self.options.cadence_hours * 3600
         changed = {}
-        for table in TABLES:
+        for table in self.truth:
             count = max(1, math.ceil(len(self.truth[table]) * self.options.change_percent / 100.0))
             ids = sorted(rng.sample(self.truth[table], min(count, len(self.truth[table]))))
             for row_id in ids:
                 self.simulator.update_rows(
-                    table, ids=[row_id], at=anchor + 1 + rng.random() * (spread - 2)
+                    COLLECTIONS[table], ids=[row_id], at=anchor + 1 + rng.random() * (spread - 2)
                 )
             changed[table] = ids
         return changed
@@ -594,7 +604,7 @@ class Scenario:
         since = time.time()
         child, traffic = self.sync(phase, state, **overrides)
         stored = self.stored(child, synced_since=since)
-        rows = {table: len(stored.get(table, {}).get("synced_ids") or []) for table in TABLES}
+        rows = {table: len(stored.get(table, {}).get("synced_ids") or []) for table in self.truth}
         # Nothing moved to the archive or trash since the full sync: one request each.
         listings = {"me": 0, "archive": 0, "trash": 0}
         figures = self.report("incremental", child, traffic, rows, listings)
@@ -613,7 +623,7 @@ def reread_rows(changed: dict[str, list[int]], stored: dict) -> dict[str, int]:
     """Rows an incremental sync wrote that had not changed: the lookback window's (and the
     cursor's own second's) re-reads."""
     counts = {}
-    for table in TABLES:
+    for table in changed:
         written = stored.get(table, {}).get("synced_ids") or []
         counts[table] = len(written) - len(set(changed[table]) & set(written))
     return counts
@@ -664,7 +674,7 @@ def full_state(child: dict) -> dict:
 def _full_correctness(truth: dict[str, list[int]], stored: dict) -> dict:
     """Ids the API would return but the warehouse lacks, and ids it should not have."""
     report = {}
-    for table in TABLES:
+    for table in truth:
         expected = set(truth[table])
         found = set(stored.get(table, {}).get("ids", []))
         report[table] = {
@@ -680,7 +690,7 @@ def _full_correctness(truth: dict[str, list[int]], stored: dict) -> dict:
 def _incremental_correctness(changed: dict[str, list[int]], stored: dict) -> dict:
     """Every changed row must have been written again by the incremental sync."""
     report = {}
-    for table in TABLES:
+    for table in changed:
         synced = set(stored.get(table, {}).get("synced_ids") or [])
         missed = sorted(set(changed[table]) - synced)
         report[table] = {
