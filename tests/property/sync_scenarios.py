@@ -30,8 +30,10 @@ from datetime import datetime
 from hypothesis import strategies as st
 from testkit import (
     ACCOUNT,
+    ALL_TABLES,
     TOKEN,
     ConnectorRunner,
+    collection_of,
     configuration_for,
     mismatches,
     read_table,
@@ -40,7 +42,9 @@ from testkit import (
 import xurrent_connector.sync as sync_module
 from simulator import SimConfig, Simulator
 
-TABLES = ("organizations", "products", "projects")
+TABLES = ALL_TABLES
+#: Tables one scenario syncs at most: each costs the SDK's runner work at every checkpoint.
+MAX_TABLES = 4
 
 #: Distinctive so that a leak is unambiguous in any text (the session scanner knows it too).
 CLIENT_ID = "property-client"
@@ -130,9 +134,7 @@ class SyncStep:
 
 @dataclass(frozen=True)
 class Scenario:
-    organizations: int
-    products: int
-    projects: int
+    counts: tuple[tuple[str, int], ...]  # rows per collection, every collection
     tie_block_size: int
     tie_blocks: int
     history_days: int
@@ -207,7 +209,7 @@ def sync_steps(draw, tables, lookback_minutes: int, client_credentials: bool) ->
 def scenarios(draw) -> Scenario:
     history_days = draw(st.sampled_from((60, 1, 3, 20, 400)))
     anchor = draw(st.none() | st.sampled_from(DST_ANCHORS))
-    chosen = draw(st.sets(st.sampled_from(TABLES), min_size=1))
+    chosen = draw(st.sets(st.sampled_from(TABLES), min_size=1, max_size=MAX_TABLES))
     tables = tuple(name for name in TABLES if name in chosen)
     lookback_minutes = draw(st.sampled_from((10, 0, 1, 30)))
     client_credentials = draw(st.booleans())
@@ -223,10 +225,12 @@ def scenarios(draw) -> Scenario:
             max_size=3,
         )
     )
+    sizes = {"organizations": (0, 20), "products": (3, 30), "projects": (0, 14)}
+    counts = tuple(
+        (collection_of(table), draw(st.integers(*sizes.get(table, (0, 15))))) for table in TABLES
+    )
     return Scenario(
-        organizations=draw(st.integers(0, 20)),
-        products=draw(st.integers(3, 30)),
-        projects=draw(st.integers(0, 14)),
+        counts=counts,
         tie_block_size=draw(st.sampled_from((0, 4, 8, 12))),
         tie_blocks=draw(st.integers(1, 2)),
         history_days=history_days,
@@ -329,15 +333,15 @@ class ScenarioPlayer:
 
     def apply(self, mutation: Mutation) -> None:
         sim = self.sim
+        collection = collection_of(mutation.table)
         if mutation.kind == "insert":
-            sim.insert_rows(mutation.table, mutation.count)
+            sim.insert_rows(collection, mutation.count)
             return
         if mutation.kind == "any":
-            sim.update_rows(mutation.table, count=mutation.count)
+            sim.update_rows(collection, count=mutation.count)
             return
         ordered = sorted(
-            (_epoch(record["updated_at"]), record["id"])
-            for record in sim.ground_truth(mutation.table)
+            (_epoch(record["updated_at"]), record["id"]) for record in sim.ground_truth(collection)
         )
         start = self._window_start()
         inside = [row_id for moment, row_id in ordered if start is None or moment >= start]
@@ -353,11 +357,11 @@ class ScenarioPlayer:
         if not ids:
             return
         if mutation.kind == "late":
-            sim.update_rows(mutation.table, ids=ids, at=int(time.time()) - mutation.seconds_late)
+            sim.update_rows(collection, ids=ids, at=int(time.time()) - mutation.seconds_late)
         elif mutation.kind == "dst":
-            sim.update_rows(mutation.table, ids=ids, at=mutation.moment)
+            sim.update_rows(collection, ids=ids, at=mutation.moment)
         else:
-            sim.update_rows(mutation.table, ids=ids)
+            sim.update_rows(collection, ids=ids)
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -366,9 +370,7 @@ class ScenarioPlayer:
         config = SimConfig(
             token=TOKEN,
             account=ACCOUNT,
-            organizations=scenario.organizations,
-            products=scenario.products,
-            projects=scenario.projects,
+            **dict(scenario.counts),
             tie_block_size=scenario.tie_block_size,
             tie_blocks=scenario.tie_blocks,
             history_days=scenario.history_days,
@@ -509,7 +511,7 @@ class ScenarioPlayer:
         """
         state = runner.saved_state() or {}
         for table in self.scenario.tables:
-            truth = self.sim.ground_truth(table)
+            truth = self.sim.ground_truth(collection_of(table))
             actual = read_table(self.project_dir, table)
             ids = [int(row["id"]) for row in actual]
             if len(ids) != len(set(ids)):
