@@ -79,6 +79,9 @@
         {%- do selects.append(xurrent._select_typed(
             relation, columns, connection['database'] ~ '.' ~ connection['schema'],
             xurrent.configured_account(connection))) -%}
+      {%- elif xurrent.connections() | length > 1 -%}
+        {%- do exceptions.warn("xurrent: no table " ~ table ~ " in " ~ searched[-1]
+            ~ "; that connection is skipped for " ~ table ~ ".") -%}
       {%- endif -%}
     {%- endfor -%}
     {%- if selects | length == 0 -%}

@@ -32,7 +32,8 @@ ranked as (
 
 select
     *,
-    copy_rank = 1 as is_kept_copy
+    -- A row without an id matches no other copy: it is kept, and its key's test reports it.
+    copy_rank = 1 or id is null as is_kept_copy
 from ranked
 {%- endmacro -%}
 

@@ -52,10 +52,10 @@ marked as (
 numbered as (
     select
         marked.*,
-        sum(starts_period) over (
+        cast(sum(starts_period) over (
             partition by project_key order by valid_from
             rows between unbounded preceding and current row
-        ) as period_number
+        ) as {{ dbt.type_bigint() }}) as period_number
     from marked
 ),
 
@@ -108,8 +108,8 @@ final as (
 
 select
     final.*,
-    sum(case when is_reopening then 1 else 0 end) over (
+    cast(sum(case when is_reopening then 1 else 0 end) over (
         partition by project_key order by period_number
         rows between unbounded preceding and current row
-    ) as reopenings_so_far
+    ) as {{ dbt.type_bigint() }}) as reopenings_so_far
 from final
