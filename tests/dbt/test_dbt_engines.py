@@ -77,8 +77,8 @@ def _simulator(**overrides) -> Simulator:
     return Simulator(SimConfig(**values)).start()
 
 
-def _sync(sim: Simulator, project: Path) -> Path:
-    project.mkdir(parents=True)
+def _sync(sim: Simulator, project: Path, again: bool = False) -> Path:
+    project.mkdir(parents=True, exist_ok=again)
     ConnectorRunner(str(project), _NoCapture()).run(sync_configuration(sim))
     return project / "files" / "warehouse.db"
 
@@ -139,11 +139,17 @@ def engines(tmp_path_factory):
     try:
         for sim in (directory, support):
             clean_dataset(sim)
+        # Removed projects too (synced first, then archived and trashed).
         directory_file = _sync(directory, root / "directory")
+        archived, trashed = live_project_ids(directory)[:2]
+        directory.archive_project(archived)
+        directory.trash_project(trashed)
+        directory_file = _sync(directory, root / "directory", again=True)
         support_file = _sync(support, root / "support")
         warehouse = root / "combined" / "warehouse.db"
         warehouse.parent.mkdir()
         planted = _combine(directory_file, support_file, warehouse, support)
+        planted["removed"] = {(archived, "archived"), (trashed, "trashed")}
         postgres = PostgresServer().start()
         started = []
         for engine in BUILT + COMPILED:
@@ -243,6 +249,52 @@ def test_several_connections_stack_with_source_relation_one_row_per_owner(engine
             assert relations and relations <= RELATIONS, model
 
 
+def test_staging_keeps_every_column_the_connector_writes(engines):
+    """Each table's staging columns hold every column of the connector's declaration (the
+    *_account_id columns of organization references included); the removed projects are the
+    ones archived and trashed."""
+    from xurrent_connector import metrics, streams
+
+    rows = _built(engines, "duckdb").rows()
+    declared = {name: [c.name for c in stream.columns] for name, stream in streams.TABLES.items()}
+    declared["sync_health"] = list(metrics.HEALTH_COLUMNS)
+    renamed = {"credentials": "credentials_used"}
+    for table, columns in declared.items():
+        model = (
+            f"stg_xurrent__{table}_tmp" if table != "sync_health" else "stg_xurrent__sync_health"
+        )
+        staged = set(rows[model]["columns"])
+        missing = [c for c in columns if renamed.get(c, c) not in staged]
+        assert missing == [], (table, missing)
+    for table in ("organizations", "products", "projects"):
+        accounts = {c for c in declared[table] if c.endswith("_account_id")} - {"account_id"}
+        assert accounts and accounts <= set(rows[f"stg_xurrent__{table}"]["columns"]), table
+    removed = {
+        (row["project_id"], row["removal_state"])
+        for row in _model_rows(engines, "duckdb", "stg_xurrent__projects_removed")
+    }
+    assert removed == engines.planted["removed"]
+
+
+def test_every_model_and_column_is_described(engines):
+    """Every column of every built model and of the snapshot has a description in the
+    package's YAML (pass-through custom field columns excepted: they are the user's)."""
+    manifest = json.loads((engines.root / "duckdb" / "target" / "manifest.json").read_text())
+    passed = {"cost_center", "tier", "org_cc"}
+    undocumented = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] not in ("model", "snapshot"):
+            continue
+        assert node["description"].strip(), node["name"]
+        built = _built(engines, "duckdb").rows()[node["name"]]["columns"]
+        described = {n for n, c in node["columns"].items() if c["description"].strip()}
+        missing = sorted(set(built) - described - passed)
+        if missing:
+            undocumented[node["name"]] = missing
+        assert set(node["columns"]) <= set(built), node["name"]  # no stale entries
+    assert undocumented == {}
+
+
 def test_the_most_recently_updated_copy_is_kept_whatever_the_null_order(engines):
     """The support copy without updated_at loses to the directory's copy, on every engine
     (before `nulls last`, PostgreSQL and Snowflake kept the copy without updated_at)."""
@@ -289,7 +341,6 @@ def test_engine_builds_the_same_rows_and_test_results_as_duckdb(engines, engine)
     skip = _runtime_columns(engines)
     expected, found = reference.rows(), other.rows()
     assert sorted(found) == sorted(expected)
-    compared = 0
     for model, table in expected.items():
         assert found[model]["columns"] == table["columns"], model
         kept = [i for i, name in enumerate(table["columns"]) if name not in skip.get(model, ())]
@@ -298,8 +349,7 @@ def test_engine_builds_the_same_rows_and_test_results_as_duckdb(engines, engine)
             return sorted(json.dumps([row[i] for i in kept]) for row in rows)
 
         assert values(found[model]["rows"]) == values(table["rows"]), model
-        compared += len(table["rows"])
-    assert compared > 500  # every model, both connections
+        assert table["rows"], model  # every model has rows to compare
 
 
 def test_source_freshness_checks_every_connection(engines):
