@@ -1,8 +1,8 @@
 {#- Every column the package reads, per connector table: [name, type key (types.sql)], and
     optionally a third element, the name the column gets in the package, for a source column
-    named like a reserved word of some warehouse (sync_health's credentials: Redshift). A column a table lacks (an older or newer
-    connector version) is read as a typed NULL, so the same models run on the tables of
-    every connector version.
+    named like a reserved word of some warehouse (sync_health's credentials: Redshift). A
+    column a table lacks (an older or newer connector version) is read as a typed NULL, so the
+    same models run on the tables of every connector version.
 
     Adding a table (people, teams, ...) is one entry here plus a thin staging model (see
     README.md, "Adding a table"). -#}

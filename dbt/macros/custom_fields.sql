@@ -6,15 +6,16 @@
 {%- macro pass_through_fields(table) -%}
   {%- set fields = [] -%}
   {%- for entry in var('xurrent_' ~ table ~ '_pass_through_columns', []) or [] -%}
-    {%- set field_id = entry if entry is string else entry.get('name') -%}
-    {%- set alias = (entry.get('alias') if entry is mapping else none) or field_id -%}
+    {%- set field_id = (entry if entry is string else entry.get('name')) or '' -%}
+    {%- set alias = ((entry.get('alias') if entry is mapping else none) or field_id)
+        | replace('.', '_') | replace('-', '_') | lower -%}
     {#- Both end up in SQL: the id in a string literal, the alias as a column name. -#}
-    {%- if not modules.re.fullmatch('[A-Za-z0-9_.-]+', field_id or '')
-          or not modules.re.fullmatch('[A-Za-z_][A-Za-z0-9_]*', alias | replace('.', '_') | replace('-', '_')) -%}
+    {%- if not modules.re.fullmatch('[A-Za-z0-9_.-]+', field_id)
+          or not modules.re.fullmatch('[a-z_][a-z0-9_]*', alias) -%}
       {{ exceptions.raise_compiler_error("xurrent_" ~ table ~ "_pass_through_columns: "
           ~ entry ~ " is not a custom field id (letters, digits, _ . -) with a column name") }}
     {%- endif -%}
-    {%- do fields.append({'id': field_id, 'alias': (alias | replace('.', '_') | replace('-', '_') | lower)}) -%}
+    {%- do fields.append({'id': field_id, 'alias': alias}) -%}
   {%- endfor -%}
   {{ return(fields) }}
 {%- endmacro -%}
