@@ -7,8 +7,10 @@ the real connector from a simulator) with what broke the package on some warehou
 it: one organization's copy without updated_at (NULLs sort first on PostgreSQL and Snowflake, last
 on DuckDB), the support connection's projects.custom_fields stored as text while the directory's
 is JSON, no products table in the support connection, and the support connection's organizations
-synced 8 hours ago. Every engine runs `dbt build`, a rerun of the incremental model and the
-snapshot, and `dbt source freshness`, side by side (one process each; about 40 s on 2 cores).
+synced 8 hours ago. DuckDB, PostgreSQL and fakesnow run `dbt build` and `dbt source
+freshness` (the first two also a rerun of the incremental model and the snapshot, which fakesnow
+cannot run), BigQuery and Redshift `dbt compile`: side by side, one process each (about a minute
+of two cores).
 Expected figures come from the simulators' ground truth; the other engines must then equal
 DuckDB value for value, every model and every test result.
 """
