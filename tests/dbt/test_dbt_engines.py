@@ -80,8 +80,18 @@ def _simulator(**overrides) -> Simulator:
 
 
 def _sync(sim: Simulator, project: Path, again: bool = False) -> Path:
+    """One sync into project/files/warehouse.db. The runner switches the SDK's logging mode
+    process-wide; it is put back, as conftest's sdk_logging does around every test (this runs
+    in a module fixture, outside it), so that later tests see the defaults."""
+    from fivetran_connector_sdk import Logging
+    from fivetran_connector_sdk_common import constants
+
+    previous = (Logging.LOG_LEVEL, constants.DEBUGGING)
     project.mkdir(parents=True, exist_ok=again)
-    ConnectorRunner(str(project), _NoCapture()).run(sync_configuration(sim))
+    try:
+        ConnectorRunner(str(project), _NoCapture()).run(sync_configuration(sim))
+    finally:
+        Logging.LOG_LEVEL, constants.DEBUGGING = previous
     return project / "files" / "warehouse.db"
 
 

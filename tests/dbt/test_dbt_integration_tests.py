@@ -43,8 +43,7 @@ def test_every_scenario_builds_with_every_test_passing(tmp_path):
     require_dbt()
     completed = subprocess.run(
         [str(DBT_VENV / "bin" / "python"), str(INTEGRATION / "run_scenarios.py"),
-         "--database", str(tmp_path / "integration.duckdb"),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+         "--workdir", str(tmp_path)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
