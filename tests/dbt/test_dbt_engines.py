@@ -288,6 +288,24 @@ def test_staging_keeps_every_column_the_connector_writes(engines):
     assert removed == engines.planted["removed"]
 
 
+def test_each_connector_table_is_read_by_one_model(engines):
+    """Only the _tmp models (and sync_health's staging model) read the connector's tables:
+    the live and the removed projects share one read and one deduplication, and the table
+    sizes count from staging (before, both project models deduplicated the raw table and the
+    sizes read it a third time)."""
+    compiled = engines.root / "duckdb" / "target" / "compiled" / "xurrent" / "models"
+    tables = [f'"{schema}".' for schema in (DIRECTORY, SUPPORT)]
+    readers = {
+        path.stem for path in compiled.rglob("*.sql") if any(t in path.read_text() for t in tables)
+    }
+    assert readers == {
+        "stg_xurrent__organizations_tmp",
+        "stg_xurrent__products_tmp",
+        "stg_xurrent__projects_tmp",
+        "stg_xurrent__sync_health",
+    }
+
+
 def test_every_model_and_column_is_described(engines):
     """Every column of every built model and of the snapshot has a description in the
     package's YAML (pass-through custom field columns excepted: they are the user's)."""
