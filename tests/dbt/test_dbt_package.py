@@ -170,11 +170,12 @@ def stream_error_rates(warehouse: Path, max_rate: float = 0.02) -> set[str]:
 def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
     make_sim, runner, tmp_path
 ):
-    """`tools/models.py` (what `make models` runs) after each of two syncs of a cleaned dataset.
-    Between them one project is archived and one trashed, a completed project reopens, another
-    completes and a third gets a new completion target. Both runs pass every dbt test (exactly
-    the tests of TESTS); the second (a rerun of the incremental model and the snapshot) agrees
-    with the simulator's ground truth, the status history included."""
+    """`dbt build` after a first sync of a cleaned dataset, then `tools/models.py` (what `make
+    models` runs) after a second. Between them one project is archived and one trashed, a
+    completed project reopens, another completes and a third gets a new completion target.
+    Both runs pass every dbt test (exactly the tests of TESTS); the second (a rerun of the
+    incremental model and the snapshot) agrees with the simulator's ground truth, the status
+    history included."""
     sim = make_sim()
     clean_dataset(sim)
     live_ids = live_project_ids(sim)
@@ -185,11 +186,9 @@ def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
     runner.run(configuration)
     workdir = tmp_path / "dbt"
     database = workdir / "xurrent_dbt.duckdb"
-    first = run_models_script(tmp_path, warehouse_of(runner), workdir)
-    assert first.returncode == 0, first.stdout + first.stderr
-    first_run = DbtRun(0, first.stdout, 0)
-    read_results(workdir / "target", first_run)
-    assert {test.key for test in first_run.tests} == set(TESTS), first.stdout
+    first = Dbt(warehouse_of(runner), workdir).build()
+    assert first.returncode == 0, first.describe()
+    assert {test.key for test in first.tests} == set(TESTS), first.describe()
 
     sim.archive_project(archived)
     sim.trash_project(trashed)
