@@ -5,8 +5,8 @@
 The project is copied to a working folder first (a temporary one by default) whose
 packages.yml names this package's folder: `dbt deps` there links the package (no network)
 without leaving a dbt_packages/ link to ../ in the repository, which would loop back into
-itself for anything that walks the tree. Then each scenario runs `dbt build`
-(the seeds, the models, the snapshot and every test) with its variables, and a second time for
+itself for anything that walks the tree. `dbt seed` loads the seeds, then each scenario runs
+`dbt build` (the models, the snapshot and every test) with its variables, and a second time for
 the models that keep history (the incremental table sizes and the snapshot) when it says
 `rerun: true`. Prints one line per step and exits non-zero when a step fails or a test does not
 pass.
@@ -56,7 +56,7 @@ def dbt(arguments, *command: str, variables: dict | None = None) -> tuple[bool, 
     completed = subprocess.run(full, env=environment, capture_output=True, text=True)
     results_file = arguments.target_path / "run_results.json"
     statuses = []
-    if command[0] == "build" and results_file.exists():
+    if command[0] in ("build", "seed") and results_file.exists():
         statuses = [r["status"] for r in json.loads(results_file.read_text())["results"]]
     if completed.returncode:
         print(completed.stdout[-3000:], completed.stderr[-2000:], sep="\n")
@@ -82,7 +82,9 @@ def main(argv=None) -> int:
 
 def run_scenarios(arguments) -> int:
     scenarios = yaml.safe_load((HERE / "scenarios.yml").read_text())["scenarios"]
-    steps = [("deps", ("deps",), None)]
+    # The seeds first: the staging models find the connections' tables by introspection, not
+    # through the DAG, so a `dbt build` could reach them before it loaded the seeds.
+    steps = [("deps", ("deps",), None), ("seeds", ("seed", "--full-refresh"), None)]
     for scenario in scenarios:
         steps.append((scenario["name"], ("build",), scenario["vars"]))
         if scenario.get("rerun"):

@@ -48,7 +48,7 @@ def test_every_scenario_builds_with_every_test_passing(tmp_path):
     )  # fmt: skip
     assert completed.returncode == 0, completed.stdout + completed.stderr
     lines = completed.stdout.strip().splitlines()
-    assert len(lines) == 3 and all(line.startswith("ok ") for line in lines), lines
+    assert len(lines) == 4 and all(line.startswith("ok ") for line in lines), lines
 
     expected = {}
     for connection in ("directory", "support"):

@@ -189,6 +189,7 @@ def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
     first = Dbt(warehouse_of(runner), workdir).build()
     assert first.returncode == 0, first.describe()
     assert {test.key for test in first.tests} == set(TESTS), first.describe()
+    assert first.flagged() == {}, first.describe()
 
     sim.archive_project(archived)
     sim.trash_project(trashed)
