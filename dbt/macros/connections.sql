@@ -54,13 +54,13 @@
     else NULL. -#}
 {%- macro configured_account(connection) -%}
   {%- if connection['account_id'] -%}
-    {{ return("cast('" ~ connection['account_id'] ~ "' as " ~ dbt.type_string() ~ ")") }}
+    {{ return("cast('" ~ connection['account_id'] ~ "' as " ~ xurrent.type_text() ~ ")") }}
   {%- endif -%}
   {%- set health = xurrent.connection_relation(connection, 'sync_health') -%}
   {%- if health is not none and 'account_id' in xurrent.columns_by_name(health) -%}
     {{ return("(select max(account_id) from " ~ health ~ ")") }}
   {%- endif -%}
-  {{ return("cast(null as " ~ dbt.type_string() ~ ")") }}
+  {{ return("cast(null as " ~ xurrent.type_text() ~ ")") }}
 {%- endmacro -%}
 
 {#- One SELECT per connection that has the table: every column of columns.sql, typed, a
@@ -79,6 +79,9 @@
         {%- do selects.append(xurrent._select_typed(
             relation, columns, connection['database'] ~ '.' ~ connection['schema'],
             xurrent.configured_account(connection))) -%}
+      {%- elif xurrent.connections() | length > 1 -%}
+        {%- do exceptions.warn("xurrent: no table " ~ table ~ " in " ~ searched[-1]
+            ~ "; that connection is skipped for " ~ table ~ ".") -%}
       {%- endif -%}
     {%- endfor -%}
     {%- if selects | length == 0 -%}
@@ -88,7 +91,7 @@
     {%- endif -%}
   {%- endif -%}
   {%- if selects | length == 0 -%}
-    {%- do selects.append(xurrent._select_typed(none, columns, '', 'cast(null as ' ~ dbt.type_string() ~ ')')) -%}
+    {%- do selects.append(xurrent._select_typed(none, columns, '', 'cast(null as ' ~ xurrent.type_text() ~ ')')) -%}
   {%- endif %}
   {{ selects | join('\n    union all\n') }}
 {%- endmacro -%}
@@ -96,16 +99,17 @@
 {%- macro _select_typed(relation, columns, source_relation, account_sql) -%}
   {%- set present = xurrent.columns_by_name(relation) if relation is not none else {} -%}
     select
-      {%- for name, key in columns %}
+      {%- for column in columns %}
+      {%- set name, key, alias = column[0], column[1], column[2] if column | length > 2 else column[0] %}
       {%- if name in present and key == 'json' %}
-      {{ adapter.quote(present[name].name) }} as {{ name }},
+      {{ xurrent.as_json(adapter.quote(present[name].name), present[name].is_string()) }} as {{ alias }},
       {%- elif name in present %}
-      cast({{ adapter.quote(present[name].name) }} as {{ xurrent.sql_type(key) }}) as {{ name }},
+      cast({{ adapter.quote(present[name].name) }} as {{ xurrent.sql_type(key) }}) as {{ alias }},
       {%- else %}
-      cast(null as {{ xurrent.sql_type(key) }}) as {{ name }},
+      cast(null as {{ xurrent.sql_type(key) }}) as {{ alias }},
       {%- endif %}
       {%- endfor %}
-      cast('{{ source_relation }}' as {{ dbt.type_string() }}) as source_relation,
+      cast('{{ source_relation }}' as {{ xurrent.type_text() }}) as source_relation,
       {{ account_sql }} as connection_account_id
     {%- if relation is not none %}
     from {{ relation }}
@@ -113,4 +117,22 @@
     from (select 1 as placeholder) as no_table
     where 1 = 0
     {%- endif %}
+{%- endmacro -%}
+
+{#- Source freshness over every connection (the source's loaded_at_query): the oldest of the
+    connections' latest _fivetran_synced, so that one stale connection makes the table stale.
+    xurrent__sync_freshness says which connection it is. -#}
+{%- macro stalest_connection_synced_at(table) -%}
+  {%- set selects = [] -%}
+  {%- for connection in xurrent.connections() -%}
+    {%- set relation = xurrent.connection_relation(connection, table) -%}
+    {%- if relation is not none -%}
+      {%- do selects.append('select max(_fivetran_synced) as synced_at from ' ~ relation) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if selects | length == 0 -%}
+    select cast(null as {{ xurrent.type_timestamp_tz() }}) as synced_at
+  {%- else -%}
+    select min(synced_at) as synced_at from ({{ selects | join(' union all ') }}) as connections
+  {%- endif -%}
 {%- endmacro -%}

@@ -1,10 +1,11 @@
-{#- The shared step of the staging models: stack every connection's rows, give each row its
-    owning account (the row's account_id; the connection's account when the table has none)
-    and keep one row per (account, id). An organization that several accounts' connections
-    see (a directory account's, say) is then one row: the most recently updated copy, the
-    most recently synced among equals. `account_key` falls back to source_relation when no
-    account is known (tables of a connector version without account_id). -#}
-{%- macro deduplicated(table) -%}
+{#- The body of a stg_xurrent__<table>_tmp model: every connection's rows of the table
+    (union_connections), each with its owning account (the row's account_id; the connection's
+    account when the table has none) and is_kept_copy, true for the one copy per (account, id)
+    the staging model keeps. An organization that several accounts' connections see (a
+    directory account's, say) is kept once: the most recently updated copy, then the most
+    recently synced, then the first connection by name. NULLs sort last everywhere: warehouses
+    disagree on where a bare `desc` puts them, and the kept row must not depend on that. -#}
+{%- macro stage_table(table) -%}
 with unioned as (
   {{ xurrent.union_connections(table) }}
 ),
@@ -21,28 +22,35 @@ ranked as (
         *,
         row_number() over (
             partition by coalesce(owning_account_id, source_relation), id
-            order by updated_at desc, _fivetran_synced desc, source_relation
+            order by
+                updated_at desc nulls last,
+                _fivetran_synced desc nulls last,
+                source_relation
         ) as copy_rank
     from owned
 )
 
-select *
+select
+    *,
+    -- A row without an id matches no other copy: it is kept, and its key's test reports it.
+    copy_rank = 1 or id is null as is_kept_copy
 from ranked
-where copy_rank = 1
 {%- endmacro -%}
 
-{#- A stable text key '<account>:<id>' for unique tests and joins across accounts. A row
-    without an id (never written by the connector, whose primary key it is) keys as
-    '<account>:(none)', so the completeness test reports it instead of a failing key. -#}
+{#- A stable text key '<account>:<id>' for joins across accounts (the account falls back to
+    source_relation when unknown); NULL when the row has no id, so that the key's not_null
+    test fails on such a row. -#}
 {%- macro record_key(account_column, source_relation_column, id_column) -%}
-  {{ dbt.concat(["coalesce(" ~ account_column ~ ", " ~ source_relation_column ~ ")", "':'",
-                 "coalesce(" ~ dbt.cast(id_column, dbt.type_string()) ~ ", '(none)')"]) }}
+  case
+      when {{ id_column }} is not null
+          then {{ dbt.concat(["coalesce(" ~ account_column ~ ", " ~ source_relation_column ~ ")",
+                              "':'", dbt.cast(id_column, xurrent.type_text())]) }}
+  end
 {%- endmacro -%}
 
 {%- macro is_live(deleted_column='_fivetran_deleted') -%}
   not coalesce({{ deleted_column }}, false)
 {%- endmacro -%}
-
 
 {#- The columns of both project staging models (live and removed). -#}
 {%- macro project_fields() -%}
@@ -60,6 +68,7 @@ where copy_rank = 1
         manager_name,
         customer_id,
         customer_name,
+        customer_account_id,
         service_id,
         service_name,
         service_provider_id,

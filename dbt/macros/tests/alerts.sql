@@ -12,7 +12,7 @@ with recent as (
         sum(requests) as requests,
         sum(failed_requests) as failed_requests
     from {{ model }}
-    where sync_started_at >= {{ dbt.dateadd('hour', -1 * lookback_hours, dbt.current_timestamp()) }}
+    where sync_started_at >= {{ xurrent.timestamp_add('hour', -1 * lookback_hours, dbt.current_timestamp()) }}
     group by source_relation, table_name
 )
 
@@ -36,7 +36,7 @@ select distinct
     sync_finished_at,
     sync_duration_seconds
 from {{ model }}
-where sync_started_at >= {{ dbt.dateadd('hour', -1 * lookback_hours, dbt.current_timestamp()) }}
+where sync_started_at >= {{ xurrent.timestamp_add('hour', -1 * lookback_hours, dbt.current_timestamp()) }}
     and sync_duration_seconds > {{ max_hours }} * 3600
 {% endtest %}
 
@@ -58,4 +58,11 @@ where is_latest_sync
 select *
 from {{ model }}
 where {{ column_name }}
+{% endtest %}
+
+{#- A target (a boolean column, true when it holds) does not hold. One row per miss. -#}
+{% test xurrent_target_met(model, column_name) %}
+select *
+from {{ model }}
+where not {{ column_name }}
 {% endtest %}

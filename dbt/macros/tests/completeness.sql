@@ -12,7 +12,7 @@ with measured as (
         sum(
             case
                 when {{ column_name }} is null then 0
-                when trim({{ dbt.cast(column_name, dbt.type_string()) }}) = '' then 0
+                when trim({{ dbt.cast(column_name, xurrent.type_text()) }}) = '' then 0
                 else 1
             end
         ) as present_count

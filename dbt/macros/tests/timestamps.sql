@@ -11,6 +11,6 @@ where {{ column_name }} < {{ earlier }}
 {% test xurrent_not_in_future(model, column_name) %}
 select *
 from {{ model }}
-where {{ column_name }} > {{ dbt.dateadd(
+where {{ column_name }} > {{ xurrent.timestamp_add(
     'minute', var('xurrent_future_tolerance_minutes', 10), dbt.current_timestamp()) }}
 {% endtest %}

@@ -8,7 +8,7 @@ with ranked as (
         hierarchy.*,
         row_number() over (
             partition by hierarchy.organization_id
-            order by organizations._fivetran_synced desc, hierarchy.organization_key
+            order by organizations._fivetran_synced desc nulls last, hierarchy.organization_key
         ) as id_rank
     from {{ ref('xurrent__organization_hierarchy') }} as hierarchy
     inner join {{ ref('stg_xurrent__organizations') }} as organizations

@@ -21,7 +21,7 @@ with measured as (
         sum(
             case
                 when {{ column }} is null then 0
-                when trim({{ dbt.cast(column, dbt.type_string()) }}) = '' then 0
+                when trim({{ dbt.cast(column, xurrent.type_text()) }}) = '' then 0
                 else 1
             end
         ) as present_count,

@@ -10,7 +10,7 @@ with recursive organizations as (
         source_relation,
         account_id,
         organization_id,
-        coalesce(name, {{ dbt.cast('organization_id', dbt.type_string()) }}) as label,
+        coalesce(name, {{ dbt.cast('organization_id', xurrent.type_text()) }}) as label,
         name,
         parent_id,
         is_business_unit,
@@ -20,8 +20,11 @@ with recursive organizations as (
 ),
 
 -- One row per organization and ancestor (itself at step 0). Paths are built top-down:
--- id_path "/top/.../parent/self/", name_path "Top > ... > Self".
-ancestry as (
+-- id_path "/top/.../parent/self/", name_path "Top > ... > Self"; both are cast to text of any
+-- length, since a recursive CTE keeps the types of its first part.
+ancestry {{ xurrent.recursive_cte_columns([
+    'organization_key', 'organization_id', 'ancestor_id', 'ancestor_label', 'next_parent_id',
+    'steps', 'id_path', 'name_path']) }} as (
     select
         organization_key,
         organization_id,
@@ -29,8 +32,8 @@ ancestry as (
         label as ancestor_label,
         parent_id as next_parent_id,
         0 as steps,
-        {{ dbt.cast(dbt.concat(["'/'", dbt.cast('organization_id', dbt.type_string()), "'/'"]), dbt.type_string()) }} as id_path,
-        {{ dbt.cast('label', dbt.type_string()) }} as name_path
+        {{ dbt.cast(dbt.concat(["'/'", dbt.cast('organization_id', xurrent.type_text()), "'/'"]), xurrent.type_text()) }} as id_path,
+        {{ dbt.cast('label', xurrent.type_text()) }} as name_path
     from organizations
 
     union all
@@ -42,13 +45,13 @@ ancestry as (
         parent.label as ancestor_label,
         parent.parent_id as next_parent_id,
         walk.steps + 1 as steps,
-        {{ dbt.cast(dbt.concat(["'/'", dbt.cast('parent.organization_id', dbt.type_string()), "walk.id_path"]), dbt.type_string()) }} as id_path,
-        {{ dbt.cast(dbt.concat(["parent.label", "' > '", "walk.name_path"]), dbt.type_string()) }} as name_path
+        {{ dbt.cast(dbt.concat(["'/'", dbt.cast('parent.organization_id', xurrent.type_text()), "walk.id_path"]), xurrent.type_text()) }} as id_path,
+        {{ dbt.cast(dbt.concat(["parent.label", "' > '", "walk.name_path"]), xurrent.type_text()) }} as name_path
     from ancestry as walk
     inner join organizations as parent
         on parent.organization_id = walk.next_parent_id
     where walk.steps < {{ max_depth }}
-        and {{ dbt.position(dbt.concat(["'/'", dbt.cast('parent.organization_id', dbt.type_string()), "'/'"]), 'walk.id_path') }} = 0
+        and {{ dbt.position(dbt.concat(["'/'", dbt.cast('parent.organization_id', xurrent.type_text()), "'/'"]), 'walk.id_path') }} = 0
 ),
 
 -- The last step of each walk: the top-level organization (or where the walk had to stop).
@@ -93,7 +96,7 @@ final as (
         case
             when top_of_walk.next_parent_id is null then 'top_level'
             when known_parent.organization_id is null then 'parent_missing'
-            when {{ dbt.position(dbt.concat(["'/'", dbt.cast('top_of_walk.next_parent_id', dbt.type_string()), "'/'"]), 'top_of_walk.id_path') }} > 0
+            when {{ dbt.position(dbt.concat(["'/'", dbt.cast('top_of_walk.next_parent_id', xurrent.type_text()), "'/'"]), 'top_of_walk.id_path') }} > 0
                 then 'cycle'
             else 'max_depth'
         end as hierarchy_end,

@@ -48,10 +48,10 @@ day_versions as (
         versions.project_key
     from calendar
     inner join versions
-        on versions.dbt_valid_from < {{ dbt.dateadd('day', 1, 'calendar.status_date') }}
+        on versions.dbt_valid_from < {{ xurrent.day_after('calendar.status_date') }}
         and (
             versions.dbt_valid_to is null
-            or versions.dbt_valid_to >= {{ dbt.dateadd('day', 1, 'calendar.status_date') }}
+            or versions.dbt_valid_to >= {{ xurrent.day_after('calendar.status_date') }}
         )
     where versions.lifecycle_state = 'live'
 ),

@@ -40,11 +40,11 @@ sync_runs as (
     select
         syncs.*,
         sum(case when sync_status = 'succeeded' then 1 else 0 end) over (
-            partition by source_relation order by sync_started_at, sync_id
+            partition by source_relation order by sync_started_at nulls first, sync_id
             rows between unbounded preceding and current row
         ) as success_group,
         row_number() over (
-            partition by source_relation order by sync_started_at desc, sync_id desc
+            partition by source_relation order by sync_started_at desc nulls last, sync_id desc
         ) as sync_recency
     from syncs
 ),
@@ -53,7 +53,7 @@ sync_streaks as (
     select
         sync_runs.*,
         sum(case when sync_status = 'failed' then 1 else 0 end) over (
-            partition by source_relation, success_group order by sync_started_at, sync_id
+            partition by source_relation, success_group order by sync_started_at nulls first, sync_id
             rows between unbounded preceding and current row
         ) as consecutive_failed_syncs,
         {{ dbt.datediff('sync_started_at', 'sync_finished_at', 'second') }} as sync_duration_seconds
@@ -75,7 +75,7 @@ streams as (
         case when health.status = 'succeeded' then sizes.table_rows end as ok_table_rows,
         sum(case when health.status = 'succeeded' then 1 else 0 end) over (
             partition by health.source_relation, health.table_name
-            order by health.sync_started_at, health.sync_id
+            order by health.sync_started_at nulls first, health.sync_id
             rows between unbounded preceding and current row
         ) as stream_success_group
     from health
@@ -90,20 +90,20 @@ stream_stats as (
         streams.*,
         sum(case when status = 'failed' then 1 else 0 end) over (
             partition by source_relation, table_name, stream_success_group
-            order by sync_started_at, sync_id
+            order by sync_started_at nulls first, sync_id
             rows between unbounded preceding and current row
         ) as consecutive_failures,
         {%- for measure in ['ok_rows', 'ok_table_rows'] %}
         avg({{ dbt.cast(measure, xurrent.type_double()) }}) over (
-            partition by source_relation, table_name order by sync_started_at, sync_id
+            partition by source_relation, table_name order by sync_started_at nulls first, sync_id
             rows between {{ window }} preceding and 1 preceding
         ) as {{ measure }}_mean,
         stddev_samp({{ dbt.cast(measure, xurrent.type_double()) }}) over (
-            partition by source_relation, table_name order by sync_started_at, sync_id
+            partition by source_relation, table_name order by sync_started_at nulls first, sync_id
             rows between {{ window }} preceding and 1 preceding
         ) as {{ measure }}_stddev,
         count({{ measure }}) over (
-            partition by source_relation, table_name order by sync_started_at, sync_id
+            partition by source_relation, table_name order by sync_started_at nulls first, sync_id
             rows between {{ window }} preceding and 1 preceding
         ) as {{ measure }}_history{{ ',' if not loop.last }}
         {%- endfor %}
@@ -145,7 +145,7 @@ final as (
         stream_stats.ratelimit_remaining,
         stream_stats.cursor_reached,
         stream_stats.api_host,
-        stream_stats.credentials,
+        stream_stats.credentials_used,
         stream_stats.consecutive_failures,
         sync_streaks.consecutive_failed_syncs,
         stream_stats.ok_rows_mean as rows_upserted_mean,

@@ -4,17 +4,18 @@
 -- only sees the API), so the package keeps it; run dbt after every sync (Fivetran
 -- Transformations' integrated scheduling does) for a size per sync. A later run after the
 -- same sync replaces its row. `archive` and `trash` are the soft-deleted projects that the
--- connector's archive and trash streams marked.
+-- connector's archive and trash streams marked. Every copy counts: a table's size is its
+-- size in that connection's schema, before the staging models keep one copy per account.
 with organizations as (
-    {{ xurrent.union_connections('organizations') }}
+    select * from {{ ref('stg_xurrent__organizations_tmp') }}
 ),
 
 products as (
-    {{ xurrent.union_connections('products') }}
+    select * from {{ ref('stg_xurrent__products_tmp') }}
 ),
 
 projects as (
-    {{ xurrent.union_connections('projects') }}
+    select * from {{ ref('stg_xurrent__projects_tmp') }}
 ),
 
 sizes as (
@@ -75,7 +76,7 @@ latest_syncs as (
         sync_id,
         row_number() over (
             partition by source_relation, table_name
-            order by sync_started_at desc, finished_at desc
+            order by sync_started_at desc nulls last, finished_at desc nulls last, sync_id
         ) as recency
     from {{ ref('stg_xurrent__sync_health') }}
 ),

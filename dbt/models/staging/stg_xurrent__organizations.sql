@@ -1,6 +1,8 @@
 -- Live organizations, one row per (owning account, id), typed, from every connection.
 with copies as (
-    {{ xurrent.deduplicated('organizations') }}
+    select *
+    from {{ ref('stg_xurrent__organizations_tmp') }}
+    where is_kept_copy
 ),
 
 final as (
@@ -15,6 +17,7 @@ final as (
         name,
         parent_id,
         parent_name,
+        parent_account_id,
         manager_id,
         manager_name,
         substitute_id,
@@ -22,6 +25,7 @@ final as (
         business_unit as is_business_unit,
         business_unit_organization_id,
         business_unit_organization_name,
+        business_unit_organization_account_id,
         region,
         financial_id,
         disabled as is_disabled,
@@ -43,4 +47,4 @@ final as (
     where {{ xurrent.is_live() }}
 )
 
-select * from final
+{{ xurrent.select_with_custom_fields('final', 'organization_key', 'organizations') }}

@@ -1,6 +1,8 @@
 -- Live products, one row per (owning account, id), typed, from every connection.
 with copies as (
-    {{ xurrent.deduplicated('products') }}
+    select *
+    from {{ ref('stg_xurrent__products_tmp') }}
+    where is_kept_copy
 ),
 
 final as (
@@ -28,8 +30,10 @@ final as (
         support_team_name,
         supplier_id,
         supplier_name,
+        supplier_account_id,
         financial_owner_id,
         financial_owner_name,
+        financial_owner_account_id,
         rule_set,
         depreciation_method,
         rate,
@@ -55,4 +59,4 @@ final as (
     where {{ xurrent.is_live() }}
 )
 
-select * from final
+{{ xurrent.select_with_custom_fields('final', 'product_key', 'products') }}

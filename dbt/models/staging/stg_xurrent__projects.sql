@@ -1,6 +1,8 @@
 -- Live projects (neither archived nor trashed), one row per (owning account, id), typed.
 with copies as (
-    {{ xurrent.deduplicated('projects') }}
+    select *
+    from {{ ref('stg_xurrent__projects_tmp') }}
+    where is_kept_copy
 ),
 
 final as (
@@ -10,4 +12,4 @@ final as (
     where {{ xurrent.is_live() }}
 )
 
-select * from final
+{{ xurrent.select_with_custom_fields('final', 'project_key', 'projects') }}

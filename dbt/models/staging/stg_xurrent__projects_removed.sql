@@ -1,7 +1,9 @@
 -- Archived and trashed projects: the connector keeps them as soft-deleted rows with the
 -- moment they entered the archive or the trash.
 with copies as (
-    {{ xurrent.deduplicated('projects') }}
+    select *
+    from {{ ref('stg_xurrent__projects_tmp') }}
+    where is_kept_copy
 ),
 
 final as (
@@ -19,4 +21,4 @@ final as (
     where coalesce(_fivetran_deleted, false)
 )
 
-select * from final
+{{ xurrent.select_with_custom_fields('final', 'project_key', 'projects') }}

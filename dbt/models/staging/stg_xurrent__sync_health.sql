@@ -35,7 +35,7 @@ final as (
         api_host,
         api_user_id,
         api_user_name,
-        credentials,
+        credentials_used,
         _fivetran_synced
     from unioned
     where {{ xurrent.is_live() }}
