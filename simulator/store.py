@@ -63,7 +63,7 @@ ZONE_SALT = {
     "project_tasks": 0,
     "time_entries": 1,
 }
-VIEW_CACHE_SIZE = 8  # sorted views kept (LRU); a walk needs one, a sync a few
+VIEW_CACHE_SIZE = 48  # sorted views kept (LRU): a walk needs one; twelve tables, split walks
 CHANGE_LOG_LIMIT = 20000  # changed row ids remembered per collection for incremental refresh
 #: Collections whose records a directory account can own: records and references to them
 #: carry its ``account`` (captured people and sites of the directory account show it).
