@@ -41,6 +41,7 @@ class CountingSink:
         self._types = column_types
         self._lock = threading.Lock()
         self.counts = {"Upserts": 0, "Updates": 0, "Deletes": 0, "Checkpoints": 0}
+        self.warnings = 0
         self.upserted: dict[str, list] = {}
         self.deleted: dict[str, list] = {}
         self.encoded_bytes = 0
@@ -64,6 +65,10 @@ class CountingSink:
         with self._lock:
             self.counts["Deletes"] += 1
             self.deleted.setdefault(table, []).append(keys.get("id"))
+
+    def warning(self, message: str) -> None:
+        with self._lock:
+            self.warnings += 1
 
     def checkpoint(self, state: dict) -> None:
         text = json.dumps(state)

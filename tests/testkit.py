@@ -167,6 +167,12 @@ class Recorder:
         self.calls.append(("checkpoint", state))
         self.states.append(state)
 
+    def warning(self, message: str) -> None:
+        self.calls.append(("warning", message))
+
+    def warnings(self) -> list[str]:
+        return [call[1] for call in self.calls if call[0] == "warning"]
+
     def rows(self, table: str) -> list[dict]:
         return [call[2] for call in self.calls if call[0] == "upsert" and call[1] == table]
 

@@ -12,16 +12,20 @@ Conversion rules (xurrent_api.md §6, fivetran_sdk.md §2.3): datetimes in any I
 become aware UTC datetimes; decimals keep the API's exact text in DECIMAL(38, 10); a reference
 becomes ``<field>_id`` and ``<field>_name`` (the service also its provider's id, name and
 account); arrays, hashes and custom fields are JSON; ``disabled`` is always a boolean; null
-stays null. Not replicated: write-only ``*_attachments`` and the projects ``note``, which
+stays null. A value of another type than its column's (a word in an integer, an object
+where text belongs) is read as ``UNREADABLE`` and stored as NULL, the rest of the row kept
+(repair.py). Not replicated: write-only ``*_attachments`` and the projects ``note``, which
 ``fields=`` cannot select.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from .errors import RecordFormatError, XurrentApiError
+from .errors import RecordFormatError
+from .repair import UNREADABLE, RepairedRow
 from .timestamps import parse_timestamp
 
 LONG, STRING, BOOLEAN, UTC_DATETIME, JSON = "LONG", "STRING", "BOOLEAN", "UTC_DATETIME", "JSON"
@@ -31,30 +35,44 @@ DECIMAL = {"type": "DECIMAL", "precision": 38, "scale": 10}
 Record = Mapping[str, Any]
 Extractor = Callable[[Record], Any]
 
+LONG_RANGE = (-(2**63), 2**63 - 1)  # what a LONG column (and the SDK) takes
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
 
 # --- value conversions (each chosen once per column) -------------------------------------------
 
 
 def to_decimal_text(value: Any) -> str | None:
-    """Exact decimal text: the API's strings pass untouched (the SDK refuses floats)."""
-    if value is None or type(value) is str:
+    """Exact decimal text: the API's strings pass untouched (the SDK refuses floats), if they
+    are numbers (the warehouse refuses "abc" or "NaN" at the checkpoint of the whole page)."""
+    if value is None or type(value) is str and _DECIMAL_TEXT.fullmatch(value):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if type(value) in (int, float) and _DECIMAL_TEXT.fullmatch(repr(value)):
         return repr(value)
     raise RecordFormatError(f"not a decimal: {value!r}")
 
 
 def to_int(value: Any) -> int | None:
-    if value is None or type(value) is int:
+    """An integer a LONG column takes: never a truncated fraction, a boolean or a word."""
+    if type(value) is int and LONG_RANGE[0] <= value <= LONG_RANGE[1] or value is None:
         return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise RecordFormatError(f"not an integer: {value!r}") from None
+    integral = type(value) is float and value.is_integer()
+    if integral or type(value) is str and _INTEGER_TEXT.fullmatch(value):
+        return to_int(int(value))
+    raise RecordFormatError(f"not an integer: {value!r}")
 
 
 def to_bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
+    if value is None or type(value) is bool:
+        return value
+    raise RecordFormatError(f"not a boolean: {value!r}")
+
+
+def to_text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise RecordFormatError(f"not text: {type(value).__name__}")
 
 
 # --- columns -----------------------------------------------------------------------------------
@@ -79,14 +97,14 @@ def _getter(field: str, convert: Callable[[Any], Any] | None) -> Extractor:
     return lambda record: convert(record.get(field))
 
 
-def _nested(field: str, *keys: str) -> Extractor:
+def _nested(field: str, *keys: str, convert: Callable[[Any], Any] = to_text) -> Extractor:
     def extract(record: Record) -> Any:
         value = record.get(field)
         for key in keys:
             if value is None:
                 return None
             value = value.get(key)
-        return value
+        return convert(value)
 
     return extract
 
@@ -97,7 +115,7 @@ def long(field: str, name: str | None = None) -> list[Column]:
 
 def string(field: str, name: str | None = None) -> list[Column]:
     """Text and enums (enums stay strings: legacy values such as ``na_cost_is_zero`` survive)."""
-    return [Column(name or field, STRING, field, _getter(field, None))]
+    return [Column(name or field, STRING, field, _getter(field, to_text))]
 
 
 def boolean(field: str) -> list[Column]:
@@ -106,7 +124,7 @@ def boolean(field: str) -> list[Column]:
 
 def flag(field: str) -> list[Column]:
     """A boolean the API leaves out when false (``disabled``): absent or null is False."""
-    return [Column(field, BOOLEAN, field, lambda record: record.get(field) is True)]
+    return [Column(field, BOOLEAN, field, lambda record: to_bool(record.get(field)) is True)]
 
 
 def timestamp(field: str) -> list[Column]:
@@ -125,7 +143,7 @@ def json_value(field: str) -> list[Column]:
 def implicit_string(field: str, name: str) -> list[Column]:
     """Text the API returns on every record by itself and that ``fields=`` cannot select
     (``nodeID``: captures show it everywhere; the .NET SDK never selects it)."""
-    return [Column(name, STRING, field, _getter(field, None), requested=False)]
+    return [Column(name, STRING, field, _getter(field, to_text), requested=False)]
 
 
 def set_by_lifecycle(name: str) -> list[Column]:
@@ -150,7 +168,7 @@ def _account(*path: str) -> Extractor:
             if value is None:
                 return None
         account = value.get("account")
-        return OWN_ACCOUNT if account is None else account.get("id")
+        return OWN_ACCOUNT if account is None else to_text(account.get("id"))
 
     return extract
 
@@ -170,10 +188,10 @@ def reference(field: str, *labels: str) -> list[Column]:
         value = record.get(field)
         if value is None:
             return None
-        return next((value[key] for key in labels if value.get(key) is not None), None)
+        return to_text(next((value[key] for key in labels if value.get(key) is not None), None))
 
     return [
-        Column(f"{field}_id", LONG, field, _nested(field, "id")),
+        Column(f"{field}_id", LONG, field, _nested(field, "id", convert=to_int)),
         Column(f"{field}_name", STRING, field, label),
     ]
 
@@ -189,7 +207,12 @@ def service_with_provider() -> list[Column]:
     """The service plus its provider, an organization that may live in a trusted account (its
     account id is kept: the provider id alone would be ambiguous across accounts)."""
     return reference("service") + [
-        Column("service_provider_id", LONG, "service", _nested("service", "provider", "id")),
+        Column(
+            "service_provider_id",
+            LONG,
+            "service",
+            _nested("service", "provider", "id", convert=to_int),
+        ),
         Column("service_provider_name", STRING, "service", _nested("service", "provider", "name")),
         Column("service_provider_account_id", STRING, "service", _account("service", "provider")),
     ]
@@ -245,11 +268,16 @@ class TableStream(Stream):
 
     def flatten(self, record: Record, own_account: str) -> dict:
         """One record as one row, every declared column present; ``own_account`` is the
-        connection's account, where records and references without an account live."""
+        connection's account, where records and references without an account live.
+
+        A value that cannot be read as its column's type (a word in a LONG column, an object
+        where text belongs) does not stop the row: it becomes ``UNREADABLE`` in a
+        ``RepairedRow``, which the walker's writer stores as NULL and counts (repair.py).
+        """
         try:
             row = {name: extract(record) for name, extract in self._plan}
-        except RecordFormatError as error:
-            raise RecordFormatError(f"{self.name} record {record.get('id')!r}: {error}") from None
+        except (AttributeError, LookupError, TypeError, ValueError):
+            row = RepairedRow({name: _readable(extract, record) for name, extract in self._plan})
         for name in self._accounts:
             if row[name] is OWN_ACCOUNT:
                 row[name] = own_account
@@ -258,6 +286,13 @@ class TableStream(Stream):
     def apply(self, record: Record, op: Any, own_account: str) -> int:
         op.upsert(self.name, self.flatten(record, own_account))
         return 0
+
+
+def _readable(extract: Extractor, record: Record) -> Any:
+    try:
+        return extract(record)
+    except (AttributeError, LookupError, TypeError, ValueError):
+        return UNREADABLE
 
 
 class BinStream(Stream):
@@ -280,22 +315,29 @@ class BinStream(Stream):
         self.other_column = other_column
 
     def project_id(self, entry: Any) -> int | None:
-        """The project an entry holds, or None for an entry of another record type."""
+        """The project an entry holds, or None for an entry of another record type.
+
+        Raises ``RecordFormatError`` for a project entry without a usable project reference:
+        the walker skips it, counted and reported, rather than fail every sync on it.
+        """
         if not isinstance(entry, Mapping):
-            raise XurrentApiError(f"An entry of {self.path} is not a JSON object.")
+            raise RecordFormatError(f"An entry of {self.path} is not a JSON object.")
         kind = entry.get(self.type_field)
         if not isinstance(kind, str) or kind.lower() != self.record_type:
             return None
         reference = entry.get(kind, entry.get(self.record_type))  # keyed by the type
         try:
-            return int(reference["id"])
-        except (TypeError, KeyError, ValueError):
-            raise XurrentApiError(
+            return to_int(reference["id"])
+        except (TypeError, KeyError, RecordFormatError):
+            raise RecordFormatError(
                 f"Entry {entry.get('id')!r} of {self.path} is a project entry without a valid "
                 "project reference."
             ) from None
 
     def apply(self, record: Record, op: Any, own_account: str) -> int:
+        """Mark the entry's project deleted, with the moment it moved to this bin; when that
+        moment cannot be read, the project is still marked deleted (the moment NULL, counted
+        as a repaired value): the entry says it is gone."""
         project_id = self.project_id(record)
         if project_id is None:
             return 0
@@ -303,11 +345,10 @@ class BinStream(Stream):
             moment = parse_timestamp(record.get(self.cursor_field))
         except RecordFormatError:
             moment = None
+        row = {"id": project_id, self.column: moment, self.other_column: None}
         if moment is None:
-            raise XurrentApiError(
-                f"Entry {record.get('id')!r} of {self.path} lacks a valid {self.cursor_field}."
-            )
-        op.update(self.table, {"id": project_id, self.column: moment, self.other_column: None})
+            row = RepairedRow({**row, self.column: UNREADABLE})
+        op.update(self.table, row)
         op.delete(self.table, {"id": project_id})
         return 1
 
