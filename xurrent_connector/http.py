@@ -341,6 +341,7 @@ class XurrentClient:
             return _Failure(error.kind, str(error), error.status, slot=credentials)
         sent = self._monotonic()
         timeout = self.settings.request_timeout_seconds
+        failure = response = None
         try:
             with WATCHDOG.within(timeout) as deadline:  # the whole request, body included
                 response = self._session.get(
@@ -351,18 +352,19 @@ class XurrentClient:
                     allow_redirects=False,
                 )
         except requests.RequestException as error:
-            timed_out = isinstance(error, requests.Timeout) or deadline.expired
-            kind = "timeout" if timed_out else "connection_error"
-            cause = (
-                f"no complete answer within {timeout} s"
-                if timed_out
-                else f"connection failed ({type(error).__name__})"
-            )
-            self._debug(url, kind, started)
-            return _Failure(kind, cause, generation=generation, slot=credentials)
+            failure = type(error)
         finally:
             self.pacer.done(slot, sent)
-        return self._classified(url, response, started, (generation, credentials))
+        if failure is None and not deadline.expired:
+            return self._classified(url, response, started, (generation, credentials))
+        if response is not None:
+            response.close()  # cut off in its headers: what arrived is not the whole answer
+        if deadline.expired or issubclass(failure, requests.Timeout):
+            kind, cause = "timeout", f"no complete answer within {timeout} s"
+        else:
+            kind, cause = "connection_error", f"connection failed ({failure.__name__})"
+        self._debug(url, kind, started)
+        return _Failure(kind, cause, generation=generation, slot=credentials)
 
     def _slot(self) -> Slot:
         """Wait for a pacing slot (asking again while a whole window is in flight)."""

@@ -1,20 +1,29 @@
 """The deadline for a whole request: a real server on loopback that trickles its body or its
-headers, or never answers, against a ``requests`` session with the connector's adapter.
+headers, or never answers, against a ``requests`` session with the connector's adapter, and
+against the connector's client.
 
-What is checked is what happened, never how long it took: the request failed, its deadline is
-marked expired, the server saw its connection closed, and the session's next request works
-(no connection went back to the pool half-read). A request inside its deadline is untouched.
+What is checked is what happened, never how long it took: the deadline is marked expired, the
+server saw its connection closed, the session's next request works (no connection went back
+to the pool half-read), and the client counts a timeout and retries. A request cut off in its
+headers may even come back as a "response" (``http.client`` takes what arrived before the
+socket closed): the client must go by the deadline, not by whether ``requests`` raised. A
+request inside its deadline is untouched.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import threading
+from datetime import datetime, timezone
 
 import pytest
 import requests
 
 from xurrent_connector.deadline import WATCHDOG, DeadlineAdapter
+from xurrent_connector.errors import XurrentApiError
+from xurrent_connector.metrics import StreamMetrics
+from xurrent_connector.options import parse_settings
 
 BODY = b'[{"id": 1}]' * 200
 DEADLINE_SECONDS = 0.3
@@ -52,7 +61,7 @@ class MisbehavingServer:
                     if not chunk:
                         return
                     request += chunk
-                mode = request.split(b" ")[1].decode().strip("/")
+                mode = request.split(b" ")[1].decode().split("?")[0].rsplit("/", 1)[-1]
                 if not self._respond(connection, mode):
                     self.closed_by_client.set()
                     return
@@ -75,9 +84,9 @@ class MisbehavingServer:
             return False
 
     def _trickle(self, connection, data: bytes) -> bool:
-        """A byte every 50 ms (nothing at all for ``b""``) until the client hangs up."""
+        """A byte every 10 ms (nothing at all for ``b""``) until the client hangs up."""
         for index in range(max(len(data), 10_000)):
-            if self.stopping.wait(0.05):
+            if self.stopping.wait(0.01):
                 return True
             if index < len(data):
                 connection.sendall(data[index : index + 1])
@@ -113,12 +122,17 @@ def session():
         yield opened
 
 
-@pytest.mark.parametrize("mode", ["trickle-body", "trickle-headers", "silent"])
-def test_a_request_past_its_deadline_fails_whatever_phase_it_is_in(server, session, mode):
+MODES = ["trickle-body", "trickle-headers", "silent"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_request_past_its_deadline_is_cut_off_whatever_phase_it_is_in(server, session, mode):
     # Each read gets a byte well within the socket timeout: only the deadline can end it.
-    with pytest.raises(requests.RequestException):
-        with WATCHDOG.within(DEADLINE_SECONDS) as deadline:
+    with WATCHDOG.within(DEADLINE_SECONDS) as deadline:
+        try:
             session.get(server.url(mode), timeout=WAIT_SECONDS * 3)
+        except requests.RequestException:
+            pass
     assert deadline.expired
     assert server.closed_by_client.wait(WAIT_SECONDS)
     # The pool holds no half-read connection: the next request gets a whole answer.
@@ -138,3 +152,18 @@ def test_requests_inside_their_deadline_are_untouched_and_keep_their_connection(
 def test_a_request_outside_any_deadline_is_not_watched(server, session):
     """The token endpoint shares the session; its requests carry their own timeout only."""
     assert session.get(server.url("ok"), timeout=WAIT_SECONDS).content == BODY
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_client_counts_a_request_past_its_deadline_as_a_timeout(server, make_client, mode):
+    configuration = {"account_id": "widget", "oauth_token": "deadline-test-token"}
+    configuration["base_url"] = f"http://127.0.0.1:{server.port}/v1"
+    settings = dataclasses.replace(
+        parse_settings(configuration), request_timeout_seconds=DEADLINE_SECONDS, retry_attempts=2
+    )
+    metrics = StreamMetrics("t", lambda: datetime.now(timezone.utc))
+    with pytest.raises(XurrentApiError) as caught:
+        make_client(settings).get(f"/{mode}", metrics=metrics)
+    assert caught.value.kind == "timeout"
+    assert f"no complete answer within {DEADLINE_SECONDS} s" in str(caught.value)
+    assert metrics.errors_by_kind == {"timeout": 2} and metrics.retries == 1
