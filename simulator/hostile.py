@@ -20,6 +20,7 @@ from; the server drops it before serving.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 #: Fault kinds of the schedule that change an answer rather than replace it.
@@ -157,8 +158,5 @@ def _with_marker(url: str, mark: str) -> str:
 
 def next_cursor(headers: dict) -> str | None:
     """The ``search_after`` of a page's next link, or None on the last page."""
-    for part in headers.get("Link", "").split(","):
-        if 'rel="next"' in part:
-            url = part.split(";")[0].strip().strip("<>")
-            return dict(parse_qsl(urlsplit(url).query)).get("search_after")
-    return None
+    match = re.search(r'<([^>]*)>;\s*rel="next"', headers.get("Link", ""))
+    return dict(parse_qsl(urlsplit(match.group(1)).query)).get("search_after") if match else None
