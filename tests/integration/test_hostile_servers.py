@@ -14,11 +14,20 @@ import time
 from email.utils import formatdate
 
 import pytest
-from testkit import api_requests, assert_matches_truth, configuration_for, read_table
+from testkit import (
+    api_requests,
+    assert_matches_truth,
+    configuration_for,
+    documented_queries,
+    query,
+    read_table,
+)
 
 from xurrent_connector.pacing import BURST_WINDOW_SECONDS
 
 PAGE = 10  # tiny products: 60 rows, 6 pages of 10
+TABLES = ("organizations", "products", "projects")
+REPAIRED_ALERT = documented_queries()["Values repaired or records skipped in the last day"]
 
 
 def health(runner) -> dict[str, dict]:
@@ -92,6 +101,7 @@ def test_values_of_the_wrong_type_land_as_null_and_the_rest_of_the_row_with_them
     assert all(row["status"] == "succeeded" for row in figures.values())
     reported = [line for line in warnings(result) if "not of the column's type" in line]
     assert len(reported) == 3  # once per table
+    assert {row[1] for row in query(runner, REPAIRED_ALERT)} == set(TABLES)
     assert "twelve" not in result.output and "NaN" not in result.output  # never the value
 
 
