@@ -35,7 +35,9 @@ DECIMAL = {"type": "DECIMAL", "precision": 38, "scale": 10}
 Record = Mapping[str, Any]
 Extractor = Callable[[Record], Any]
 
-LONG_RANGE = (-(2**63), 2**63 - 1)  # what a LONG column (and the SDK) takes
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1  # what a LONG column (and the SDK) takes
+#: The types a text column takes as they are (others go through ``to_text``, which refuses).
+_TEXT = (str, type(None))
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
@@ -46,16 +48,24 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0
 def to_decimal_text(value: Any) -> str | None:
     """Exact decimal text: the API's strings pass untouched (the SDK refuses floats), if they
     are numbers (the warehouse refuses "abc" or "NaN" at the checkpoint of the whole page)."""
-    if value is None or type(value) is str and _DECIMAL_TEXT.fullmatch(value):
+    if value is None or type(value) is str and _is_decimal_text(value):
         return value
     if type(value) in (int, float) and _DECIMAL_TEXT.fullmatch(repr(value)):
         return repr(value)
     raise RecordFormatError(f"not a decimal: {value!r}")
 
 
+def _is_decimal_text(text: str) -> bool:
+    """Whether ``text`` is a number (plain digits and one point, the API's form, is checked
+    without the regular expression, at a fraction of its cost)."""
+    if text.isascii() and text.replace(".", "", 1).isdigit():
+        return True
+    return _DECIMAL_TEXT.fullmatch(text) is not None
+
+
 def to_int(value: Any) -> int | None:
     """An integer a LONG column takes: never a truncated fraction, a boolean or a word."""
-    if type(value) is int and LONG_RANGE[0] <= value <= LONG_RANGE[1] or value is None:
+    if type(value) is int and LONG_MIN <= value <= LONG_MAX or value is None:
         return value
     integral = type(value) is float and value.is_integer()
     if integral or type(value) is str and _INTEGER_TEXT.fullmatch(value):
@@ -91,19 +101,28 @@ class Column:
     requested: bool = True
 
 
-def _getter(field: str, convert: Callable[[Any], Any] | None) -> Extractor:
+def _getter(field: str, convert: Callable[[Any], Any] | None, passes: tuple = ()) -> Extractor:
+    """Read ``field``; a value whose type is in ``passes`` is taken as it is, any other goes
+    through ``convert`` (which raises on what its column cannot take): one call per value."""
     if convert is None:
         return lambda record: record.get(field)
-    return lambda record: convert(record.get(field))
+    return lambda record: value if type(value := record.get(field)) in passes else convert(value)
 
 
 def _nested(field: str, *keys: str, convert: Callable[[Any], Any] = to_text) -> Extractor:
+    """Read a value inside a reference (``service.provider.id``); text, or with ``to_int``
+    an id."""
+
     def extract(record: Record) -> Any:
         value = record.get(field)
         for key in keys:
             if value is None:
                 return None
             value = value.get(key)
+        if type(value) is str and convert is to_text or value is None:
+            return value
+        if type(value) is int and LONG_MIN <= value <= LONG_MAX and convert is to_int:
+            return value
         return convert(value)
 
     return extract
@@ -115,7 +134,7 @@ def long(field: str, name: str | None = None) -> list[Column]:
 
 def string(field: str, name: str | None = None) -> list[Column]:
     """Text and enums (enums stay strings: legacy values such as ``na_cost_is_zero`` survive)."""
-    return [Column(name or field, STRING, field, _getter(field, to_text))]
+    return [Column(name or field, STRING, field, _getter(field, to_text, _TEXT))]
 
 
 def boolean(field: str) -> list[Column]:
@@ -124,7 +143,12 @@ def boolean(field: str) -> list[Column]:
 
 def flag(field: str) -> list[Column]:
     """A boolean the API leaves out when false (``disabled``): absent or null is False."""
-    return [Column(field, BOOLEAN, field, lambda record: to_bool(record.get(field)) is True)]
+
+    def extract(record: Record) -> bool:
+        value = record.get(field)
+        return value is True or value is not None and value is not False and to_bool(value)
+
+    return [Column(field, BOOLEAN, field, extract)]
 
 
 def timestamp(field: str) -> list[Column]:
@@ -143,7 +167,7 @@ def json_value(field: str) -> list[Column]:
 def implicit_string(field: str, name: str) -> list[Column]:
     """Text the API returns on every record by itself and that ``fields=`` cannot select
     (``nodeID``: captures show it everywhere; the .NET SDK never selects it)."""
-    return [Column(name, STRING, field, _getter(field, to_text), requested=False)]
+    return [Column(name, STRING, field, _getter(field, to_text, _TEXT), requested=False)]
 
 
 def set_by_lifecycle(name: str) -> list[Column]:
@@ -168,7 +192,11 @@ def _account(*path: str) -> Extractor:
             if value is None:
                 return None
         account = value.get("account")
-        return OWN_ACCOUNT if account is None else to_text(account.get("id"))
+        if account is None:
+            return OWN_ACCOUNT
+        return (
+            account_id if type(account_id := account.get("id")) in _TEXT else to_text(account_id)
+        )
 
     return extract
 
@@ -188,7 +216,8 @@ def reference(field: str, *labels: str) -> list[Column]:
         value = record.get(field)
         if value is None:
             return None
-        return to_text(next((value[key] for key in labels if value.get(key) is not None), None))
+        text = next((value[key] for key in labels if value.get(key) is not None), None)
+        return text if type(text) in _TEXT else to_text(text)
 
     return [
         Column(f"{field}_id", LONG, field, _nested(field, "id", convert=to_int)),
