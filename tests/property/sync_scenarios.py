@@ -67,12 +67,14 @@ MAX_CRASH_SEQ = 10
 #: a minute on a loaded machine, and the final sync's lookback counts from its cursor.
 LATE_WRITE_SLACK_SECONDS = 300
 
+#: Faults a burst of retry_attempts of crashes a sync with (a trickle takes as long as a
+#: timeout, CLIENT_TIMEOUT_SECONDS: it is drawn as a single fault only, to keep the time down).
+CRASH_KINDS = ("500", "502", "503", "504", "timeout", "drop", "malformed", "truncated", "html")
 #: Faults that use up retry_attempts (429s have their own throttle budget).
-CRASH_KINDS = ("500", "502", "503", "504", "timeout", "drop", "malformed", "truncated")
-CRASH_KINDS += ("trickle", "html")
+RETRIED_KINDS = CRASH_KINDS + ("trickle",)
 #: Pages that loop: the walk (and the sync) stops with a clear error, the next one resumes.
 LOOP_KINDS = ("repeat_cursor", "repeat_page")
-FAULT_KINDS = CRASH_KINDS + ("429", "empty_page", "oversize_page") + LOOP_KINDS
+FAULT_KINDS = RETRIED_KINDS + ("429", "empty_page", "oversize_page") + LOOP_KINDS
 #: What a 429 may say in Retry-After (None: the simulator's own seconds or date).
 RETRY_AFTER_TEXTS = (None, "soon", "", "-5", "1.5", "NaN", "99999999999")
 #: Odd records (simulator/hostile.py) that every table can have.
@@ -548,7 +550,7 @@ class ScenarioPlayer:
             key = json.dumps(entry["query"], sort_keys=True)
             if previous.get(path) != key:
                 previous[path], failures[path] = key, 0
-            if entry["fault"] in CRASH_KINDS:
+            if entry["fault"] in RETRIED_KINDS:
                 failures[path] += 1
                 if failures[path] >= attempts:
                     return True
