@@ -41,12 +41,12 @@ class CountingSink:
         self._types = column_types
         self._lock = threading.Lock()
         self.counts = {"Upserts": 0, "Updates": 0, "Deletes": 0, "Checkpoints": 0}
+        self.warnings = 0
         self.upserted: dict[str, list] = {}
         self.deleted: dict[str, list] = {}
         self.encoded_bytes = 0
         self.state_json: str | None = None
         self.largest_state_bytes = 0
-        self.warnings: list[str] = []
 
     def upsert(self, table: str, data: dict) -> None:
         encoded = encode_row_data(self._types.get(table, {}), data)
@@ -68,7 +68,7 @@ class CountingSink:
 
     def warning(self, message: str) -> None:
         with self._lock:
-            self.warnings.append(message)
+            self.warnings += 1
 
     def checkpoint(self, state: dict) -> None:
         text = json.dumps(state)

@@ -68,11 +68,22 @@ def build_parser() -> argparse.ArgumentParser:
     add("--drop-rate", type=float, default=0.0, help="probability of a dropped connection")
     add("--malformed-rate", type=float, default=0.0, help="probability of invalid JSON")
     add("--truncated-rate", type=float, default=0.0, help="probability of a cut body")
-    add("--fault-schedule", default="", help="e.g. 3:503,4:timeout,7:drop (request numbers)")
+    add(
+        "--fault-schedule",
+        default="",
+        help="e.g. 3:503,4:timeout,7:drop,9:trickle,12:repeat_cursor (request numbers)",
+    )
     add("--mutate-every", type=int, help="mutate the requested collection every N requests")
     add("--mutate-update-count", type=int, default=5, help="rows updated per mutation")
     add("--mutate-insert-count", type=int, default=2, help="rows inserted per mutation")
     add("--mutate-on-start", type=int, default=0, help="rows per collection updated at start")
+    add("--trickle-bytes", type=int, default=16, help="bytes per write of a trickle fault")
+    add("--trickle-interval", type=float, default=0.2, help="seconds between those writes")
+    add("--content-type", help="Content-Type every answer claims (default: application/json)")
+    add("--retry-after-text", help="Retry-After of every 429, e.g. soon, -5, 1.5, NaN")
+    add("--burst-429-budget", choices=("zero", "actual"), default="zero")
+    add("--clock-offset", type=float, default=0.0, help="server clock minus this machine's, s")
+    add("--record-faults", default="", help="e.g. products/5003:lone_surrogate,projects/1:no_id")
     add("--ready-file", help="write the base URL to this file once listening")
     return parser
 
@@ -130,6 +141,13 @@ def config_from_args(args) -> SimConfig:
         mutate_update_count=args.mutate_update_count,
         mutate_insert_count=args.mutate_insert_count,
         mutate_on_start=args.mutate_on_start,
+        trickle_bytes=args.trickle_bytes,
+        trickle_interval_seconds=args.trickle_interval,
+        content_type=args.content_type,
+        retry_after_text=args.retry_after_text,
+        burst_429_budget=args.burst_429_budget,
+        clock_offset_seconds=args.clock_offset,
+        record_faults=args.record_faults,
     )
     if args.zones:
         config.zones = tuple(zone.strip() for zone in args.zones.split(",") if zone.strip())

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .hostile import parse_record_faults
+
 #: Row counts per volume preset and collection. "seed" holds a mid-size tenant's volumes;
 #: "small" about a twentieth. The three collections of the first release reference 200 people,
 #: 36 teams and 60 services, which every preset keeps (see README, "Volumes").
@@ -61,6 +63,15 @@ SCALES = {
 
 #: Fault kinds understood by the fault schedule and the random fault rates.
 FAULT_KINDS = ("500", "502", "503", "504", "429", "timeout", "drop", "malformed", "truncated")
+#: Hostile answers (simulator/hostile.py), for the fault schedule only.
+HOSTILE_KINDS = (
+    "trickle",
+    "html",
+    "empty_page",
+    "oversize_page",
+    "repeat_cursor",
+    "repeat_page",
+)
 
 DEFAULT_ZONES = ("America/New_York", "America/Chicago", "Europe/Amsterdam", "UTC")
 
@@ -70,6 +81,7 @@ CHOICES = {
     "cursor_format": ("capture", "opaque"),
     "node_id": ("always", "never"),
     "implicit_field_selection": ("error", "ignore"),
+    "burst_429_budget": ("zero", "actual"),
 }
 
 
@@ -96,8 +108,9 @@ def parse_fault_schedule(value) -> dict[int, str]:
     schedule = {}
     for number, kind in pairs:
         kind = str(kind).strip().lower()
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {kind!r}; expected one of {FAULT_KINDS}")
+        if kind not in FAULT_KINDS + HOSTILE_KINDS:
+            expected = FAULT_KINDS + HOSTILE_KINDS
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {expected}")
         schedule[int(number)] = kind
     return schedule
 
@@ -221,8 +234,26 @@ class SimConfig:
     mutate_insert_count: int = 2
     mutate_on_start: int = 0
 
+    # --- hostile servers (simulator/hostile.py; all off by default) -------------------------
+    #: A "trickle" fault sends the body this many bytes at a time, this often.
+    trickle_bytes: int = 16
+    trickle_interval_seconds: float = 0.2
+    #: Content-Type every answer claims (None: application/json; charset=utf-8).
+    content_type: Optional[str] = None
+    #: Retry-After text of every 429 ("soon", "-5", "1.5", a past date...); None: the real one.
+    retry_after_text: Optional[str] = None
+    #: X-RateLimit-Remaining of a burst 429: "zero" (0, with the hour's reset) or "actual" (what
+    #: is left of the user's hour; an injected 429 then reports the user's hour too).
+    burst_429_budget: str = "zero"
+    #: Seconds this server's clock runs ahead of this machine's (negative: behind): its Date
+    #: headers, rate-limit windows, HTTP-dates and the default anchor of the data.
+    clock_offset_seconds: float = 0.0
+    #: Records changed on their way out in collection pages: {"products/5003": "no_id"}.
+    record_faults: dict = field(default_factory=dict)
+
     def __post_init__(self):
         self.fault_schedule = parse_fault_schedule(self.fault_schedule)
+        self.record_faults = parse_record_faults(self.record_faults)
         self.unknown_fields = frozenset(self.unknown_fields)
         self.missing_collections = frozenset(self.missing_collections)
         self.zones = tuple(self.zones)

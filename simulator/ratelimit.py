@@ -57,9 +57,24 @@ class RateLimiter:
                 window[1] += 1
                 stamps.append(now)
             headers = _limit_headers(hourly, window[1], reset, retry_after)
+            burst = retry_after is not None and (hourly is None or window[1] < hourly)
+            if burst and config.burst_429_budget == "actual":
+                headers = _limit_headers(hourly, window[1], reset, None)  # the hour as it is
         if retry_after is not None:
             headers["Retry-After"] = retry_after_value(retry_after, config, now)
         return Verdict(headers, retry_after)
+
+    def report(self, user: str, config, now: float) -> dict:
+        """The x-ratelimit-* headers of ``user``'s hour as it stands, counting nothing (what
+        an injected 429 reports with ``burst_429_budget="actual"``)."""
+        hourly = config.hourly_limit if config.rate_limit else None
+        if hourly is None:
+            return {}
+        with self.lock:
+            start, used = self.windows.get(user) or [now, 0]
+        if now >= start + 3600:
+            start, used = now, 0
+        return _limit_headers(hourly, used, int(math.ceil(start + 3600)), None)
 
     def _stamps(self, user: str, now: float, span: float) -> collections.deque:
         """The user's request times inside the sliding burst window."""

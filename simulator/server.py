@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from . import hostile
 from .config import SimConfig, parse_fault_schedule
 from .generator import node_id
 from .query import ApiError
@@ -75,6 +76,8 @@ class Simulator:
         self.config = config or SimConfig()
         for name, value in overrides.items():
             self._set(name, value)
+        #: This machine's clock; the server's is it plus ``clock_offset_seconds`` (``now``).
+        self.clock = time.time
         started = time.perf_counter()
         self.anchor = self._anchor()
         self.store = DataStore(self.config, self.anchor)
@@ -109,7 +112,11 @@ class Simulator:
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=timezone.utc)
             return int(parsed.timestamp())
-        return int(time.time())
+        return int(self.now())
+
+    def now(self) -> float:
+        """The server's clock: Date headers, rate-limit windows and HTTP-dates follow it."""
+        return self.clock() + self.config.clock_offset_seconds
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -161,6 +168,8 @@ class Simulator:
             raise AttributeError(f"unknown simulator switch {name!r}")
         if name == "fault_schedule":
             value = parse_fault_schedule(value)
+        elif name == "record_faults":
+            value = hostile.parse_record_faults(value)
         elif name in ("unknown_fields", "missing_collections"):
             value = frozenset(value)
         setattr(self.config, name, value)
@@ -430,6 +439,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         """Silence the default stderr access log; the simulator keeps its own request log."""
 
+    def date_time_string(self, timestamp=None):
+        """The Date header, by the server's clock (``clock_offset_seconds``)."""
+        return super().date_time_string(self.sim.now() if timestamp is None else timestamp)
+
     def do_GET(self):
         self._dispatch("GET")
 
@@ -453,10 +466,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status, body, headers=None, fault=None):
         payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        content_type = self.sim.config.content_type or "application/json; charset=utf-8"
         if fault == "malformed":
             payload = b'{"message": "OK", "data": [{"id": 1, "name": <html>Proxy error</html>'
+        elif fault == "html":
+            payload, content_type = hostile.LOGIN_PAGE, "text/html; charset=utf-8"
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -466,7 +482,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self._drop()
             return
+        if fault == "trickle":
+            self._trickle(payload)
+            return
         self.wfile.write(payload)
+
+    def _trickle(self, payload: bytes):
+        """The body a few bytes at a time (headers went at once), until it is sent, the client
+        hangs up, or the simulator stops."""
+        config, stopping = self.sim.config, self.sim._stop_event
+        step = max(1, config.trickle_bytes)
+        try:
+            for start in range(0, len(payload), step):
+                self.wfile.write(payload[start : start + step])
+                self.wfile.flush()
+                if stopping.wait(config.trickle_interval_seconds):
+                    break
+        except OSError:
+            pass  # the client gave up on the answer
+        self._drop()
 
     def _drop(self):
         self.close_connection = True
@@ -545,17 +579,55 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault == "429":
             record(429)
-            self._send(429, RATE_LIMIT_BODY, _fault_429_headers(config))
+            self._send(429, RATE_LIMIT_BODY, self._fault_429_headers())
             return
         if fault == "timeout":
             sim._stop_event.wait(config.timeout_seconds)
+        params = hostile.without_marker(params)
         try:
             status, payload, headers, rows, page_collection = self._serve(method, path, params)
+            if fault in hostile.PAGE_FAULTS and status == 200 and page_collection:
+                payload, headers = self._page_fault(
+                    fault, seq, method, path, params, payload, headers
+                )
+                rows = len(payload)
         except BaseException:
             record(0)
             raise
         record(status, rows, page_collection)
         self._send(status, payload, headers, fault)
+
+    def _page_fault(self, fault, seq, method, path, params, payload, headers):
+        """A collection page as a hostile fault changes it (hostile.py)."""
+
+        def following(first_headers):
+            cursor = hostile.next_cursor(first_headers)
+            if cursor is None:
+                return None, {}
+            moved = [item for item in params if item[0] not in ("search_after", "search_before")]
+            status, more, more_headers, _, _ = self._serve(
+                method, path, moved + [("search_after", cursor)]
+            )
+            return (more, more_headers) if status == 200 else (None, {})
+
+        request_url = self.sim.base_url + self.path
+        return hostile.page_fault(fault, seq, request_url, payload, headers, following)
+
+    def _fault_429_headers(self) -> dict:
+        """A scheduled 429: Retry-After as configured, and a reset time that agrees with it; or,
+        with ``burst_429_budget="actual"``, the user's hour as it stands."""
+        sim = self.sim
+        config, now = sim.config, sim.now()
+        seconds = config.fault_retry_after
+        headers = {"Retry-After": retry_after_value(seconds, config, now)}
+        if config.burst_429_budget == "actual":
+            token = sim._token(self.headers.get("Authorization"))
+            user = token.user if token else f"ip:{self.client_address[0]}"
+            headers.update(sim.limiter.report(user, config, now))
+        else:
+            headers["X-RateLimit-Remaining"] = "0"
+            headers["X-RateLimit-Reset"] = str(int(math.ceil(now + seconds)))
+        return _with_retry_after_text(headers, config)
 
     def _serve(self, method, path, params):
         """Rate limits, auth, account, scope and routing; returns the response parts."""
@@ -563,10 +635,10 @@ class _Handler(BaseHTTPRequestHandler):
         config = sim.config
         token = sim._token(self.headers.get("Authorization"))
         user = token.user if token else f"ip:{self.client_address[0]}"
-        verdict = sim.limiter.check(user, config)
+        verdict = sim.limiter.check(user, config, sim.now())
         headers = dict(verdict.headers)
         if verdict.retry_after is not None:
-            return 429, RATE_LIMIT_BODY, headers, 0, None
+            return 429, RATE_LIMIT_BODY, _with_retry_after_text(headers, config), 0, None
         try:
             if token is None:
                 raise ApiError(401, "Unauthorized")
@@ -622,6 +694,7 @@ class _Handler(BaseHTTPRequestHandler):
         _require_scope(token, collection)
         path = "/v1/" + "/".join(segments)
         rows, headers = sim.store.list_page(collection, path, params, sim.base_url, predefined)
+        rows = hostile.odd_records(collection, rows, sim.config.record_faults)
         return rows, headers, len(rows), collection
 
     def _me(self, token: TokenInfo) -> dict:
@@ -649,15 +722,11 @@ def _me_node(config, person) -> dict:
     return {"nodeID": node_id(config.node_id_domain, "Person", person["id"])}
 
 
-def _fault_429_headers(config) -> dict:
-    """A scheduled 429: Retry-After as configured, and a reset time that agrees with it."""
-    now = time.time()
-    seconds = config.fault_retry_after
-    return {
-        "Retry-After": retry_after_value(seconds, config, now),
-        "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset": str(int(math.ceil(now + seconds))),
-    }
+def _with_retry_after_text(headers: dict, config) -> dict:
+    """A 429's headers with ``retry_after_text`` (a hostile switch) as its Retry-After."""
+    if config.retry_after_text is not None:
+        headers["Retry-After"] = config.retry_after_text
+    return headers
 
 
 def _require_scope(token: TokenInfo, scope: str):

@@ -126,6 +126,20 @@ COLUMNS = (
     ),
     HealthColumn("pages", "LONG", "pages read", lambda f: f.stream.pages),
     HealthColumn(
+        "repaired_values",
+        "LONG",
+        "values stored repaired: text UTF-8 cannot hold (U+FFFD), a value not of its column's "
+        "type (NULL), a row without its cursor field",
+        lambda f: f.stream.repaired_values,
+    ),
+    HealthColumn(
+        "skipped_records",
+        "LONG",
+        "records that could not become a row: no usable `id`, or a project entry of the "
+        "archive or trash without a usable project",
+        lambda f: f.stream.skipped_records,
+    ),
+    HealthColumn(
         "requests", "LONG", "HTTP attempts, retries included", lambda f: f.stream.requests
     ),
     HealthColumn(

@@ -6,8 +6,11 @@ nothing else decides whether to retry. The retry loop in ``XurrentClient.get`` i
 over that table with two budgets: 5xx, timeouts, dropped connections and malformed bodies back
 off exponentially with full jitter for ``retry_attempts`` attempts in total; 429s wait for
 ``Retry-After`` (capped) on a budget of their own, so a shared rate limit neither eats the
-transient-error attempts nor parks the sync forever. A 401 with refreshable credentials gets one
-new token and one more try.
+transient-error attempts nor parks the sync forever. A 429 whose ``Retry-After`` cannot be used
+(missing, garbage, or longer than an hour) is a burst 429 unless the budget headers say the
+hour is used up. A 401 with refreshable credentials gets one new token and one more try.
+``request_timeout_seconds`` is a deadline for the whole request, connecting, headers and body
+(deadline.py): a body that trickles in times out like a server that never answers.
 
 The token only ever goes to the configured API: ``get`` takes a path below ``api_url``, never a
 URL, so a link from a server (on another host, or a twin host after the 4me rename) cannot
@@ -29,6 +32,7 @@ from __future__ import annotations
 import enum
 import json
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -36,15 +40,23 @@ from typing import Callable, Mapping
 from urllib.parse import urljoin
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader
-from urllib3.util import Retry
 
 from . import __version__
 from .auth import ROLES, configured_credentials
+from .deadline import WATCHDOG, DeadlineAdapter
 from .errors import XurrentApiError
-from .pacing import Pacer, RateLimit, Slot, rate_limit_exhausted
+from .pacing import (
+    BURST_WINDOW_SECONDS,
+    LONGEST_CREDIBLE_WAIT_SECONDS,
+    Pacer,
+    RateLimit,
+    Slot,
+    answer_clock,
+    http_date,
+    rate_limit_exhausted,
+)
 from .redact import endpoint_for_message, redact, safe_log, url_for_message
+from .repair import may_hold_surrogates
 
 USER_AGENT = f"xurrent-fivetran-connector/{__version__} (fivetran-connector-sdk)"
 MAX_CONSECUTIVE_429 = 20
@@ -110,6 +122,8 @@ class ApiResponse:
     links: dict[str, str]  # rel -> absolute URL, from the Link header
     elapsed_seconds: float
     rate: RateLimit
+    #: The body may hold text UTF-8 cannot encode (a lone surrogate; see repair.py).
+    may_hold_surrogates: bool = False
     kind = "ok"
 
 
@@ -137,22 +151,23 @@ class _Budget:
     refreshed: bool = False
 
 
-def retry_after_seconds(headers: Mapping[str, str], rate: RateLimit) -> float:
-    """How long to wait after a 429: ``Retry-After`` (seconds or an HTTP-date, read by
-    urllib3's parser, which dates against the system clock), else the reported reset, else a
-    default; at least 1 s."""
-    wait = None
-    value = headers.get("Retry-After")
-    if value:
-        try:
-            wait = Retry().parse_retry_after(value.strip())
-        except InvalidHeader:
-            wait = None
-    if wait is None:
-        wait = rate.reset_in
-    if wait is None:
-        wait = RETRY_AFTER_DEFAULT_SECONDS
-    return max(1.0, wait)
+def retry_after_seconds(headers: Mapping[str, str], now_epoch: float) -> float | None:
+    """How long a 429's ``Retry-After`` asks to wait (RFC 9110: whole seconds, or an HTTP-date
+    read against the answer's own ``Date``, else ``now_epoch``); a date in the past is 0.
+
+    None when there is none that can be used: missing, not a number or a date (``soon``,
+    ``-5``, ``1.5``, ``NaN``), or longer than the documented limits can ask for, which only a
+    broken server or proxy sends: the caller then decides by the budget headers.
+    """
+    value = str(headers.get("Retry-After") or "").strip()
+    if re.fullmatch(r"[0-9]{1,10}", value):
+        wait = float(value)
+    else:
+        when = http_date(value)
+        if when is None:
+            return None
+        wait = max(0.0, when - answer_clock(headers, now_epoch))
+    return wait if wait <= LONGEST_CREDIBLE_WAIT_SECONDS else None
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -189,7 +204,7 @@ class XurrentClient:
         self._max_throttle_wait = max_throttle_wait_seconds
         self._api_url = settings.api_url.rstrip("/")
         self._session = requests.Session()
-        adapter = HTTPAdapter(pool_maxsize=8, max_retries=0)
+        adapter = DeadlineAdapter(pool_maxsize=8, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update(
@@ -258,9 +273,9 @@ class XurrentClient:
         if action is Action.WAIT:
             budget.throttled += 1
             now = self._wall_clock()
-            wait = retry_after_seconds(outcome.response.headers, outcome.rate)
+            wait, reason = self._throttled_wait(outcome, now)
             if wait > self.settings.max_rate_limit_wait_seconds:
-                raise rate_limit_exhausted(wait, "the API answered 429 with Retry-After", now)
+                raise rate_limit_exhausted(wait, reason, now)
             too_long = budget.waited_429 + wait > self._max_throttle_wait
             if budget.throttled > self._max_429 or too_long:
                 reason = f"still rate limited after {budget.throttled} answers 429"
@@ -274,6 +289,19 @@ class XurrentClient:
             ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (budget.transient - 1))
             return self._rng.uniform(0.0, ceiling)
         raise self._failure(url, outcome)
+
+    def _throttled_wait(self, outcome: _Failure, now_epoch: float) -> tuple[float, str]:
+        """How long to wait after a 429, and why: its ``Retry-After``; without a usable one,
+        until the reported reset when the hourly budget is used up, else the burst window (a
+        burst 429: retried like one, never taken for an hour's wait). At least 1 s."""
+        asked = retry_after_seconds(outcome.response.headers, now_epoch)
+        if asked is not None:
+            return max(1.0, asked), "the API answered 429 with Retry-After"
+        rate = outcome.rate
+        if self.pacer.hour_used_up(rate):
+            reset = RETRY_AFTER_DEFAULT_SECONDS if rate.reset_in is None else rate.reset_in
+            return max(1.0, reset), "the API answered 429: the hourly request budget is used up"
+        return BURST_WINDOW_SECONDS, "the API answered 429 for the burst limit"
 
     def _credentials_retry(self, url: str, outcome: _Failure, budget: _Budget) -> float:
         """Credentials refused: a new token once, then the backup credentials once; raise when
@@ -312,27 +340,31 @@ class XurrentClient:
                 raise
             return _Failure(error.kind, str(error), error.status, slot=credentials)
         sent = self._monotonic()
+        timeout = self.settings.request_timeout_seconds
+        failure = response = None
         try:
-            response = self._session.get(
-                url,
-                params=params,
-                headers={"Authorization": header},
-                timeout=self.settings.request_timeout_seconds,
-                allow_redirects=False,
-            )
+            with WATCHDOG.within(timeout) as deadline:  # the whole request, body included
+                response = self._session.get(
+                    url,
+                    params=params,
+                    headers={"Authorization": header},
+                    timeout=timeout,
+                    allow_redirects=False,
+                )
         except requests.RequestException as error:
-            timeout = isinstance(error, requests.Timeout)
-            kind = "timeout" if timeout else "connection_error"
-            cause = (
-                f"no response within {self.settings.request_timeout_seconds} s"
-                if timeout
-                else f"connection failed ({type(error).__name__})"
-            )
-            self._debug(url, kind, started)
-            return _Failure(kind, cause, generation=generation, slot=credentials)
+            failure = type(error)
         finally:
             self.pacer.done(slot, sent)
-        return self._classified(url, response, started, (generation, credentials))
+        if failure is None and not deadline.expired:
+            return self._classified(url, response, started, (generation, credentials))
+        if response is not None:
+            response.close()  # cut off in its headers: what arrived is not the whole answer
+        if deadline.expired or issubclass(failure, requests.Timeout):
+            kind, cause = "timeout", f"no complete answer within {timeout} s"
+        else:
+            kind, cause = "connection_error", f"connection failed ({failure.__name__})"
+        self._debug(url, kind, started)
+        return _Failure(kind, cause, generation=generation, slot=credentials)
 
     def _slot(self) -> Slot:
         """Wait for a pacing slot (asking again while a whole window is in flight)."""
@@ -352,7 +384,7 @@ class XurrentClient:
         if kind == "ok":
             try:
                 data = json.loads(response.content) if response.content.strip() else None
-            except ValueError:
+            except ValueError:  # also an HTML page under any Content-Type
                 kind = "malformed_json"
         rate = RateLimit.of(response.headers, self._wall_clock())
         if response.status_code != 429:
@@ -366,11 +398,23 @@ class XurrentClient:
         self._debug(url, response.status_code, started)
         if kind == "ok":
             links = {rel: urljoin(response.url, v["url"]) for rel, v in response.links.items()}
-            return ApiResponse(response.status_code, data, response.headers, links, elapsed, rate)
+            return ApiResponse(
+                response.status_code,
+                data,
+                response.headers,
+                links,
+                elapsed,
+                rate,
+                may_hold_surrogates(response.content),
+            )
         reason = redact(response.reason or "", max_length=60)
         cause = f"HTTP {response.status_code}" + (f" ({reason})" if reason else "")
         if kind == "malformed_json":
-            cause = f"HTTP {response.status_code} with a body that is not valid JSON"
+            claimed = redact(response.headers.get("Content-Type") or "none", max_length=60)
+            cause = (
+                f"HTTP {response.status_code} with a body that is not valid JSON (Content-Type "
+                f"{claimed}; a proxy or a login page may answer instead of the API)"
+            )
         return _Failure(kind, cause, response.status_code, response, *used, elapsed, rate)
 
     def _debug(self, url: str, status, started: float) -> None:

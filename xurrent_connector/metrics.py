@@ -44,6 +44,8 @@ class StreamMetrics:
         self._started = self._last_report = monotonic()
         self._last_report_pages = 0
         self.records = self.upserted = self.deleted = self.pages = 0
+        #: Values stored repaired, and records that could not become a row (repair.py).
+        self.repaired_values = self.skipped_records = 0
         self.requests = self.retries = 0
         self.errors_by_kind: Counter[str] = Counter()
         self.response_seconds: list[float] = []

@@ -371,7 +371,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "request_timeout_seconds",
         "Request timeout (seconds)",
-        "How long one API request may take before it is retried.",
+        "How long one API request may take, from connecting to the last byte of the answer, "
+        "before it is retried.",
         whole_number(10, 300),
         30,
     ),

@@ -14,6 +14,7 @@ import threading
 from bisect import insort
 from collections import deque
 from dataclasses import dataclass
+from email.utils import mktime_tz, parsedate_tz
 from typing import Callable, Mapping
 
 from .errors import RateLimitExhausted
@@ -32,6 +33,9 @@ LOW_BUDGET_FRACTION = 0.2
 MAX_PACING_WAIT_SECONDS = 3660.0
 #: ``x-ratelimit-reset`` below this is seconds until the reset, above it an epoch.
 EPOCH_THRESHOLD = 1e9
+#: The longest wait the documented limits can ask for (the hourly window, plus a minute for
+#: rounding and clocks): a reset or a Retry-After further away is not taken at its word.
+LONGEST_CREDIBLE_WAIT_SECONDS = HOUR_SECONDS + 60.0
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,33 @@ class RateLimit:
         remaining = _header_number(headers, "x-ratelimit-remaining")
         reset = _header_number(headers, "x-ratelimit-reset")
         if reset is not None and reset >= EPOCH_THRESHOLD:
-            reset = max(0.0, reset - now_epoch)
+            reset = max(0.0, reset - answer_clock(headers, now_epoch))
+        if reset is not None and reset > LONGEST_CREDIBLE_WAIT_SECONDS:
+            reset = None
         return cls(
             None if limit is None else int(limit),
             None if remaining is None else int(remaining),
             reset,
         )
+
+
+def answer_clock(headers: Mapping[str, str], now_epoch: float) -> float:
+    """The server's clock when it answered (its ``Date`` header), else ``now_epoch`` (this
+    machine's): an epoch or an HTTP-date from the server is measured against the former, so a
+    server clock minutes ahead or hours behind does not turn a short wait into an hour. Within
+    two seconds of ``now_epoch`` the finer clock is this machine's (``Date`` has whole seconds).
+    """
+    server = http_date(headers.get("Date", ""))
+    return now_epoch if server is None or abs(server - now_epoch) <= 2.0 else server
+
+
+def http_date(text: str) -> float | None:
+    """The epoch of an HTTP-date (IMF-fixdate, RFC 850 or asctime), or None."""
+    try:
+        parsed = parsedate_tz(text.strip())
+        return None if parsed is None else float(mktime_tz(parsed))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
@@ -167,13 +192,29 @@ class Pacer:
         """A 429 came back. Unless the hourly budget is known to be used up, it was the burst
         limit: pace by the proven rule from now on. Returns whether that happened now."""
         with self._lock:
-            now = self._monotonic()
-            known = self._server_reset_at is not None and self._server_reset_at > now
-            if known and self._server_remaining - self._since_observed <= 0:
+            left = self._budget_left(self._monotonic())
+            if left is not None and left <= 0:
                 return False
             switched = not self.proven_only
             self.proven_only = True
             return switched
+
+    def hour_used_up(self, rate: RateLimit) -> bool:
+        """Whether a 429 that says nothing usable about when to retry was for the hourly
+        budget (``rate``: its own ``x-ratelimit-*``): it reports none left and the answers
+        before it do not show budget left (a burst 429 may report 0), or they show none."""
+        if rate.remaining is not None and rate.remaining > 0:
+            return False
+        with self._lock:
+            left = self._budget_left(self._monotonic())
+        return rate.remaining == 0 if left is None else left <= 0
+
+    def _budget_left(self, now: float) -> int | None:
+        """What the answers reported of the hourly budget, less the requests sent since; None
+        when no answer reported it for the current window."""
+        if self._server_reset_at is None or self._server_reset_at <= now:
+            return None
+        return self._server_remaining - self._since_observed
 
     def observe(self, rate: RateLimit) -> None:
         """Learn the hourly budget from an answer's ``x-ratelimit-*`` (never from a 429's: a

@@ -50,12 +50,25 @@ def register_secret(value: str | None) -> None:
             _known_secrets.add(value)
 
 
+def utf8_safe(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate (which UTF-8 cannot encode, so printing or
+    storing it fails) replaced by U+FFFD; a pair split into two code points is joined."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
 def redact(text: object, max_length: int = MAX_TEXT_LENGTH) -> str:
-    """Return ``text`` as a string with every known secret and credential pattern removed.
+    """Return ``text`` as a string with every known secret and credential pattern removed, and
+    any text UTF-8 cannot encode repaired (a server's message may carry some).
 
     Long texts are shortened after redaction so a secret can never be cut in half and survive.
     """
-    result = str(text)
+    result = utf8_safe(str(text))
     for pattern in _CREDENTIAL_PATTERNS:  # first, while every label is intact
         result = pattern.sub(_keep_label, result)
     with _known_secrets_lock:

@@ -97,6 +97,9 @@ class Walk:
     #: Where the API last refused this walk's page cursor (not saved: it guards one sync
     #: against restarting at the same second forever).
     refused_at: str | None = field(default=None, compare=False)
+    #: The page cursors this walk followed and the pages it read in this sync (not saved; the
+    #: walker's guard against a server whose pagination loops). Shared by the walk's copies.
+    seen: set = field(default_factory=set, compare=False, repr=False)
 
     def to_json(self) -> dict:
         """Only what is set: the SDK logs and stores the whole state at every checkpoint."""

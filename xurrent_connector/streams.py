@@ -15,7 +15,9 @@ become aware UTC datetimes, dates stay dates; decimals keep the API's exact text
 DECIMAL(38, 10); a reference becomes ``<field>_id`` and ``<field>_name`` (a reference to a
 record a directory account may own, an organization, a person or a site, also
 ``<field>_account_id``; the service also its provider's id, name and account); arrays, hashes
-and custom fields are JSON; ``disabled`` is always a boolean; null stays null. Columns that hold
+and custom fields are JSON; ``disabled`` is always a boolean; null stays null. A value of another
+type than its column's (a word in an integer, an object where text belongs) is read as
+``UNREADABLE`` and stored as NULL, the rest of the row kept (repair.py). Columns that hold
 personal data are marked: the ``exclude_columns`` option can leave any column out. Not
 replicated: write-only ``*_attachments`` and the projects ``note``, which ``fields=`` cannot
 select.
@@ -23,11 +25,13 @@ select.
 
 from __future__ import annotations
 
+import re
 from copy import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from .errors import RecordFormatError, XurrentApiError
+from .errors import RecordFormatError
+from .repair import UNREADABLE, RepairedRow
 from .timestamps import parse_date, parse_timestamp
 
 LONG, STRING, BOOLEAN, UTC_DATETIME, JSON = "LONG", "STRING", "BOOLEAN", "UTC_DATETIME", "JSON"
@@ -38,30 +42,54 @@ DECIMAL = {"type": "DECIMAL", "precision": 38, "scale": 10}
 Record = Mapping[str, Any]
 Extractor = Callable[[Record], Any]
 
+LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1  # what a LONG column (and the SDK) takes
+#: The types a text column takes as they are (others go through ``to_text``, which refuses).
+_TEXT = (str, type(None))
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
 
 # --- value conversions (each chosen once per column) -------------------------------------------
 
 
 def to_decimal_text(value: Any) -> str | None:
-    """Exact decimal text: the API's strings pass untouched (the SDK refuses floats)."""
-    if value is None or type(value) is str:
+    """Exact decimal text: the API's strings pass untouched (the SDK refuses floats), if they
+    are numbers (the warehouse refuses "abc" or "NaN" at the checkpoint of the whole page)."""
+    if value is None or type(value) is str and _is_decimal_text(value):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if type(value) in (int, float) and _DECIMAL_TEXT.fullmatch(repr(value)):
         return repr(value)
     raise RecordFormatError(f"not a decimal: {value!r}")
 
 
+def _is_decimal_text(text: str) -> bool:
+    """Whether ``text`` is a number (plain digits and one point, the API's form, is checked
+    without the regular expression, at a fraction of its cost)."""
+    if text.isascii() and text.replace(".", "", 1).isdigit():
+        return True
+    return _DECIMAL_TEXT.fullmatch(text) is not None
+
+
 def to_int(value: Any) -> int | None:
-    if value is None or type(value) is int:
+    """An integer a LONG column takes: never a truncated fraction, a boolean or a word."""
+    if type(value) is int and LONG_MIN <= value <= LONG_MAX or value is None:
         return value
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise RecordFormatError(f"not an integer: {value!r}") from None
+    integral = type(value) is float and value.is_integer()
+    if integral or type(value) is str and _INTEGER_TEXT.fullmatch(value):
+        return to_int(int(value))
+    raise RecordFormatError(f"not an integer: {value!r}")
 
 
 def to_bool(value: Any) -> bool | None:
-    return None if value is None else bool(value)
+    if value is None or type(value) is bool:
+        return value
+    raise RecordFormatError(f"not a boolean: {value!r}")
+
+
+def to_text(value: Any) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise RecordFormatError(f"not text: {type(value).__name__}")
 
 
 # --- columns -----------------------------------------------------------------------------------
@@ -82,20 +110,29 @@ class Column:
     personal: bool = False
 
 
-def _getter(field: str, convert: Callable[[Any], Any] | None) -> Extractor:
+def _getter(field: str, convert: Callable[[Any], Any] | None, passes: tuple = ()) -> Extractor:
+    """Read ``field``; a value whose type is in ``passes`` is taken as it is, any other goes
+    through ``convert`` (which raises on what its column cannot take): one call per value."""
     if convert is None:
         return lambda record: record.get(field)
-    return lambda record: convert(record.get(field))
+    return lambda record: value if type(value := record.get(field)) in passes else convert(value)
 
 
-def _nested(field: str, *keys: str) -> Extractor:
+def _nested(field: str, *keys: str, convert: Callable[[Any], Any] = to_text) -> Extractor:
+    """Read a value inside a reference (``service.provider.id``); text, or with ``to_int``
+    an id."""
+
     def extract(record: Record) -> Any:
         value = record.get(field)
         for key in keys:
             if value is None:
                 return None
             value = value.get(key)
-        return value
+        if type(value) is str and convert is to_text or value is None:
+            return value
+        if type(value) is int and LONG_MIN <= value <= LONG_MAX and convert is to_int:
+            return value
+        return convert(value)
 
     return extract
 
@@ -106,7 +143,9 @@ def long(field: str, name: str | None = None) -> list[Column]:
 
 def string(field: str, name: str | None = None, personal: bool = False) -> list[Column]:
     """Text and enums (enums stay strings: legacy values such as ``na_cost_is_zero`` survive)."""
-    return [Column(name or field, STRING, field, _getter(field, None), personal=personal)]
+    return [
+        Column(name or field, STRING, field, _getter(field, to_text, _TEXT), personal=personal)
+    ]
 
 
 def boolean(field: str, name: str | None = None) -> list[Column]:
@@ -115,7 +154,12 @@ def boolean(field: str, name: str | None = None) -> list[Column]:
 
 def flag(field: str) -> list[Column]:
     """A boolean the API leaves out when false (``disabled``): absent or null is False."""
-    return [Column(field, BOOLEAN, field, lambda record: record.get(field) is True)]
+
+    def extract(record: Record) -> bool:
+        value = record.get(field)
+        return value is True or value is not None and value is not False and to_bool(value)
+
+    return [Column(field, BOOLEAN, field, extract)]
 
 
 def timestamp(field: str) -> list[Column]:
@@ -139,7 +183,7 @@ def json_value(field: str, personal: bool = False) -> list[Column]:
 def implicit_string(field: str, name: str) -> list[Column]:
     """Text the API returns on every record by itself and that ``fields=`` cannot select
     (``nodeID``: captures show it everywhere; the .NET SDK never selects it)."""
-    return [Column(name, STRING, field, _getter(field, None), requested=False)]
+    return [Column(name, STRING, field, _getter(field, to_text, _TEXT), requested=False)]
 
 
 def set_by_lifecycle(name: str) -> list[Column]:
@@ -164,7 +208,11 @@ def _account(*path: str) -> Extractor:
             if value is None:
                 return None
         account = value.get("account")
-        return OWN_ACCOUNT if account is None else account.get("id")
+        if account is None:
+            return OWN_ACCOUNT
+        return (
+            account_id if type(account_id := account.get("id")) in _TEXT else to_text(account_id)
+        )
 
     return extract
 
@@ -185,10 +233,11 @@ def reference(field: str, *labels: str, personal: bool = False) -> list[Column]:
         value = record.get(field)
         if value is None:
             return None
-        return next((value[key] for key in labels if value.get(key) is not None), None)
+        text = next((value[key] for key in labels if value.get(key) is not None), None)
+        return text if type(text) in _TEXT else to_text(text)
 
     return [
-        Column(f"{field}_id", LONG, field, _nested(field, "id")),
+        Column(f"{field}_id", LONG, field, _nested(field, "id", convert=to_int)),
         Column(f"{field}_name", STRING, field, label, personal=personal),
     ]
 
@@ -218,7 +267,12 @@ def service_with_provider() -> list[Column]:
     """The service plus its provider, an organization that may live in a trusted account (its
     account id is kept: the provider id alone would be ambiguous across accounts)."""
     return reference("service") + [
-        Column("service_provider_id", LONG, "service", _nested("service", "provider", "id")),
+        Column(
+            "service_provider_id",
+            LONG,
+            "service",
+            _nested("service", "provider", "id", convert=to_int),
+        ),
         Column("service_provider_name", STRING, "service", _nested("service", "provider", "name")),
         Column("service_provider_account_id", STRING, "service", _account("service", "provider")),
     ]
@@ -309,11 +363,16 @@ class TableStream(Stream):
 
     def flatten(self, record: Record, own_account: str) -> dict:
         """One record as one row, every declared column present; ``own_account`` is the
-        connection's account, where records and references without an account live."""
+        connection's account, where records and references without an account live.
+
+        A value that cannot be read as its column's type (a word in a LONG column, an object
+        where text belongs) does not stop the row: it becomes ``UNREADABLE`` in a
+        ``RepairedRow``, which the walker's writer stores as NULL and counts (repair.py).
+        """
         try:
             row = {name: extract(record) for name, extract in self._plan}
-        except RecordFormatError as error:
-            raise RecordFormatError(f"{self.name} record {record.get('id')!r}: {error}") from None
+        except (AttributeError, LookupError, TypeError, ValueError):
+            row = RepairedRow({name: _readable(extract, record) for name, extract in self._plan})
         for name in self._accounts:
             if row[name] is OWN_ACCOUNT:
                 row[name] = own_account
@@ -325,6 +384,13 @@ class TableStream(Stream):
             return 0
         op.delete(self.name, {"id": record["id"]})  # merged with the upsert: a deleted row
         return 1
+
+
+def _readable(extract: Extractor, record: Record) -> Any:
+    try:
+        return extract(record)
+    except (AttributeError, LookupError, TypeError, ValueError):
+        return UNREADABLE
 
 
 class BinStream(Stream):
@@ -354,23 +420,30 @@ class BinStream(Stream):
         return narrowed
 
     def target(self, entry: Any) -> tuple[TableStream, int] | None:
-        """The table and record id an entry names, or None for a record type not synced."""
+        """The table and record id an entry names, or None for a record type not synced.
+
+        Raises ``RecordFormatError`` for an entry without a usable reference: the walker skips
+        it, counted and reported, rather than fail every sync on it.
+        """
         if not isinstance(entry, Mapping):
-            raise XurrentApiError(f"An entry of {self.path} is not a JSON object.")
+            raise RecordFormatError(f"An entry of {self.path} is not a JSON object.")
         kind = entry.get(self.type_field)
         table = self.tables.get(kind.lower()) if isinstance(kind, str) else None
         if table is None:
             return None
         reference = entry.get(kind, entry.get(table.bin_type))  # keyed by the type
         try:
-            return table, int(reference["id"])
-        except (TypeError, KeyError, ValueError):
-            raise XurrentApiError(
+            return table, to_int(reference["id"])
+        except (TypeError, KeyError, RecordFormatError):
+            raise RecordFormatError(
                 f"Entry {entry.get('id')!r} of {self.path} is a {table.bin_type} entry without "
                 f"a valid {table.bin_type} reference."
             ) from None
 
     def apply(self, record: Record, op: Any, own_account: str) -> int:
+        """Mark the entry's record deleted, with the moment it moved to this bin; when that
+        moment cannot be read, the record is still marked deleted (the moment NULL, counted
+        as a repaired value): the entry says it is gone."""
         target = self.target(record)
         if target is None:
             return 0
@@ -379,11 +452,10 @@ class BinStream(Stream):
             moment = parse_timestamp(record.get(self.cursor_field))
         except RecordFormatError:
             moment = None
+        row = {"id": record_id, self.column: moment, self.other_column: None}
         if moment is None:
-            raise XurrentApiError(
-                f"Entry {record.get('id')!r} of {self.path} lacks a valid {self.cursor_field}."
-            )
-        op.update(table.name, {"id": record_id, self.column: moment, self.other_column: None})
+            row = RepairedRow({**row, self.column: UNREADABLE})
+        op.update(table.name, row)
         op.delete(table.name, {"id": record_id})
         return 1
 

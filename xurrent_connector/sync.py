@@ -37,6 +37,8 @@ from .health import FAILED, HEALTH_TABLE, RATE_LIMITED, SKIPPED, SUCCEEDED, Sync
 from .metrics import log_summary
 from .pacing import BURST_LIMIT, BURST_WINDOW_SECONDS
 from .redact import redact
+from .repair import SKIPPED as SKIPPED_RECORD
+from .repair import GuardedOperations, Reports
 from .state import (
     PageSummary,
     Walk,
@@ -48,7 +50,7 @@ from .state import (
     restart_after_refused_cursor,
     split,
 )
-from .streams import Stream, TableStream, sync_groups
+from .streams import Stream, TableStream, sync_groups, to_int
 from .timestamps import format_utc, parse_timestamp, parse_utc, utc_now
 
 THROTTLED_HEADER = "X-Pagination-Throttled"
@@ -64,11 +66,19 @@ RESPONSE_SAMPLES = 10
 
 @dataclass(frozen=True)
 class Page:
-    """One fetched page and the walk that fetched it (restarted, if its cursor was refused)."""
+    """One fetched page and the walk that fetched it (restarted, if its cursor was refused).
+
+    ``skipped`` says where each record that could not become a row sat; ``deep_text``: the
+    body may hold text UTF-8 cannot encode; ``loop``: the error that ends the walk once the
+    page is written (its next link repeats a cursor the walk followed before).
+    """
 
     walk: Walk
     records: list
     summary: PageSummary
+    skipped: tuple = ()
+    deep_text: bool = False
+    loop: XurrentApiError | None = None
 
 
 def run_sync(
@@ -133,6 +143,7 @@ class Sync:
     def __init__(self, settings, client, op, states: dict, now, streams: list[Stream]):
         self.settings, self.client, self.op, self.states = settings, client, op, states
         self.health = SyncHealth(settings, client, now)
+        self.reports = Reports(op)
         self.started_at = self.health.started_at
         self.modes: dict[str, str] = {}
         #: The fields asked for, per stream: fewer when a server does not know some.
@@ -223,13 +234,20 @@ class Sync:
             except XurrentApiError as error:
                 walk = self.recover(stream, walk, error, metrics)
                 continue
-            summary, records = summarise(stream, response, walk.end)
-            return Page(walk, records, summary)
+            summary, records, skipped = summarise(stream, response, walk.end)
+            repeated = repeated_page(stream, walk, summary, records)
+            if repeated is not None:
+                raise repeated
+            loop = repeated_cursor(stream, walk, summary)
+            return Page(walk, records, summary, skipped, response.may_hold_surrogates, loop)
 
     def receive(self, stream: Stream, walk: Walk, page: Page, in_flight: int) -> tuple:
         """Advance the stream's state past ``page`` of ``walk``; returns the walks to fetch
         next: its own next page, its successor, or the two halves of a split."""
         state, following = after_page(self.states[stream.name], walk, page.walk, page.summary)
+        if page.loop is not None:  # the walk ends here (``write``); its state says where
+            self.states[stream.name] = state
+            return ()
         describe = stream.cursor_field
         if following and page.summary.next_page is None:
             capped = page.walk.throttled or page.summary.throttled
@@ -288,17 +306,31 @@ class Sync:
 
     def write(self, stream: Stream, page: Page) -> None:
         """Write one page and commit it with the stream's state (and its ``sync_health`` row
-        when no walk of the stream is left)."""
-        deleted = 0
-        for record in page.records:
-            deleted += stream.apply(record, self.op, self.settings.account_id)
-        upserted = len(page.records) if isinstance(stream, TableStream) else 0
+        when no walk of the stream is left); then end the sync if the page's walk loops.
+
+        Rows go through ``GuardedOperations``, which stores what the warehouse cannot take as
+        sent repaired; a record that cannot become a row is skipped: both counted, and
+        reported once per stream and sync (repair.py)."""
         metrics = self.health.streams[stream.name]
+        op = GuardedOperations(self.op, self.reports, stream, metrics, page.deep_text)
+        deleted, skipped = 0, list(page.skipped)
+        for record in page.records:
+            try:
+                deleted += stream.apply(record, op, self.settings.account_id)
+            except RecordFormatError as problem:  # an entry that cannot be applied
+                skipped.append(str(problem).rstrip("."))
+        if skipped:
+            metrics.skipped_records += len(skipped)
+            message = f"{stream.name}: {skipped[0]}; it was skipped"
+            self.reports.once(stream.name, SKIPPED_RECORD, message)
+        upserted = len(page.records) if isinstance(stream, TableStream) else 0
         metrics.page(len(page.records), upserted, deleted, page.summary.position)
         if self.states[stream.name].walks:
             self.op.checkpoint(dump_state(self.states))
         else:
             self.finish(stream.name, SUCCEEDED)
+        if page.loop is not None:
+            raise page.loop
 
     def finish(self, name: str, status: str, error=None, ask: bool = True) -> None:
         """Commit a stream's ``sync_health`` row with the state (``ask=False``: no request to
@@ -308,10 +340,15 @@ class Sync:
         self.op.checkpoint(dump_state(self.states))
 
 
-def summarise(stream: Stream, response, end: str | None = None) -> tuple[PageSummary, list]:
-    """What a page means for the state: its first and last row's position, last id, next page
-    cursor and throttle flag. Rows at or past ``end`` are left out: the stream's next walk
-    reads them, and this walk is done."""
+def summarise(stream: Stream, response, end: str | None = None) -> tuple[PageSummary, list, tuple]:
+    """What a page means for the state (its first and last positioned row's moment, the last
+    one's id, the next page cursor, the throttle flag), the records that can become rows, and
+    where each one that cannot (no usable id: no primary key) sat. Rows at or past ``end`` are
+    left out: the stream's next walk reads them, and this walk is done.
+
+    A record whose cursor field cannot be read still lands (repair.py) but never gives the
+    position: the cursor moves only to a moment the API stamped on a row that was read.
+    """
     records = response.data
     if not isinstance(records, list):
         raise XurrentApiError(
@@ -320,42 +357,108 @@ def summarise(stream: Stream, response, end: str | None = None) -> tuple[PageSum
             response.status,
             "unexpected_response",
         )
+    records, skipped = with_ids(stream, records)
 
-    def at(index: int) -> datetime:
-        return moment(stream, records[index], response.status)
+    def positioned(indices) -> tuple[int | None, datetime | None]:
+        """The first of ``indices`` whose record has a readable cursor field, and its moment."""
+        for index in indices:
+            at = moment(stream, records[index])
+            if at is not None:
+                return index, at
+        return None, None
 
     end_at = None if end is None else parse_utc(end)
-    reached_end = end_at is not None and bool(records) and at(-1) >= end_at
+    last, last_at = positioned(range(len(records) - 1, -1, -1))
+    reached_end = end_at is not None and last_at is not None and last_at >= end_at
     if reached_end:  # sorted ascending: keep the rows before the first one past the end
-        records = records[: next(i for i in range(len(records)) if at(i) >= end_at)]
+        cut = next(i for i, record in enumerate(records) if _at_or_past(stream, record, end_at))
+        records = records[:cut]
+        last, last_at = positioned(range(cut - 1, -1, -1))
+    first, first_at = positioned(range(len(records)))
     throttled = str(response.headers.get(THROTTLED_HEADER, "")).strip().lower() == "true"
     summary = PageSummary(
-        row_count=len(records),
+        row_count=0 if last is None else len(records),  # rows that move the position
         next_page=None if reached_end else next_page(stream, response.links),
-        position=format_utc(at(-1)) if records else None,
-        last_id=int(records[-1]["id"]) if records else None,
+        position=None if last is None else format_utc(last_at),
+        last_id=None if last is None else to_int(records[last]["id"]),
         throttled=throttled,
-        first_position=format_utc(at(0)) if records else None,
+        first_position=None if first is None else format_utc(first_at),
         reached_end=reached_end,
     )
-    return summary, records
+    return summary, records, skipped
 
 
-def moment(stream: Stream, record: Any, status: int) -> datetime:
-    """A record's cursor field as an instant; its id is checked too, since the state keeps
-    the last one."""
+def moment(stream: Stream, record: Mapping) -> datetime | None:
+    """A record's cursor field as an instant, or None when it has none that can be read."""
     try:
-        int(record["id"])
-        value = parse_timestamp(record[stream.cursor_field])
-        if value is None:
-            raise ValueError
-        return value
-    except (KeyError, TypeError, ValueError, RecordFormatError):
-        raise XurrentApiError(
-            f"A record from {stream.path} lacks a valid id or {stream.cursor_field}.",
-            status,
-            "unexpected_response",
-        ) from None
+        return parse_timestamp(record.get(stream.cursor_field))
+    except RecordFormatError:
+        return None
+
+
+def _at_or_past(stream: Stream, record: Mapping, end_at: datetime) -> bool:
+    at = moment(stream, record)
+    return at is not None and at >= end_at
+
+
+def with_ids(stream: Stream, records: list) -> tuple[list, tuple]:
+    """The records that can become rows (an integer ``id``: the primary key, and the walk's
+    tie-breaker), and where each one that cannot sat, for the report (never its values)."""
+    usable = [record for record in records if _usable_id(record)]
+    if len(usable) == len(records):
+        return records, ()
+    skipped = []
+    for record in records:
+        if not _usable_id(record):
+            at = moment(stream, record) if isinstance(record, Mapping) else None
+            where = f"at {stream.cursor_field} {format_utc(at)}" if at else "on this page"
+            skipped.append(f"a record without a usable id ({where}) cannot become a row")
+    return usable, tuple(skipped)
+
+
+def _usable_id(record: Any) -> bool:
+    try:
+        return isinstance(record, Mapping) and to_int(record.get("id")) is not None
+    except RecordFormatError:
+        return False
+
+
+def repeated_page(stream: Stream, walk: Walk, summary: PageSummary, records: list):
+    """The error that ends ``walk`` when the API answered it a page it read before (the same
+    first and last record at the same moments; an empty page counts too): a server that
+    loops with fresh-looking cursors. Remembers the page otherwise. Costs one request."""
+    ids = (records[0].get("id"), records[-1].get("id")) if records else (None, None)
+    page = ("page", *ids, summary.first_position, summary.position, len(records))
+    if page not in walk.seen:
+        walk.seen.add(page)
+        return None
+    return _loop(stream, walk, summary, "answered a page this walk has read already")
+
+
+def repeated_cursor(stream: Stream, walk: Walk, summary: PageSummary):
+    """The error that ends ``walk`` once this page is written, when its next link repeats a
+    page cursor the walk followed before (a server that hands out the same ``search_after``
+    again): found before the request, so a loop of this kind costs none."""
+    if walk.next_page:
+        walk.seen.add(("cursor", *sorted(walk.next_page.items())))
+    following = summary.next_page
+    if following is None or ("cursor", *sorted(following.items())) not in walk.seen:
+        return None
+    return _loop(stream, walk, summary, "linked to a page cursor this walk has followed already")
+
+
+def _loop(stream: Stream, walk: Walk, summary: PageSummary, what: str) -> XurrentApiError:
+    position, last_id = summary.position or walk.position, summary.last_id or walk.last_id
+    where = walk.query.describe(stream.cursor_field)
+    if position is not None:
+        where = f"{stream.cursor_field} {position}, id {last_id}"
+    return XurrentApiError(
+        f"{stream.name}: the API {what} (at {where}): its pagination loops, so this walk "
+        "stops rather than ask for the same pages again. Every row read before is saved and "
+        "the next sync resumes there; if it happens again, the API or a proxy in front of it "
+        "is at fault.",
+        kind="pagination_loop",
+    )
 
 
 class SkippedStream(Exception):

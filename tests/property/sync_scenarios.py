@@ -1,14 +1,16 @@
 """Scenarios for the property test: what hypothesis draws, and how one scenario is played.
 
 A scenario is a data set (sizes, blocks of identical ``updated_at``, rows around daylight-saving
-changes, rows older than the initial window), connector options (tables, page size, walk cap,
-window, lookback, retry attempts, token or client credentials) and a sequence of syncs. Before
-and during each sync (at an exact API request number, through a simulator request hook) rows
-are inserted and updated; faults hit chosen requests (5xx, 429 with seconds or HTTP-date
-``Retry-After``, timeouts, dropped connections, malformed and truncated bodies), access tokens
-expire, and a burst of ``retry_attempts`` faults crashes the sync at any page. The next sync
-resumes from the state.json the SDK wrote. A final clean sync must then leave the warehouse
-equal to the simulator's ground truth for the window.
+changes, rows older than the initial window, odd records: half an emoji, a value of the wrong
+type, no ``id``, no ``updated_at``), connector options (tables, page size, walk cap, window,
+lookback, retry attempts, token or client credentials) and a sequence of syncs. Before and
+during each sync (at an exact API request number, through a simulator request hook) rows are
+inserted and updated; faults hit chosen requests (5xx, 429 with seconds, HTTP-date or unusable
+``Retry-After``, timeouts, trickling bodies, dropped connections, malformed and truncated
+bodies, HTML pages, empty, oversize and looping pages), access tokens expire, and a burst of
+``retry_attempts`` faults crashes the sync at any page. The next sync resumes from the
+state.json the SDK wrote. A final clean sync must then leave the warehouse equal to the
+simulator's ground truth for the window, odd records as they should land.
 
 The oracle is independent of the connector: expected rows come from ``testkit``
 (written from the simulator's field kinds), the window from the wall clock around the runs,
@@ -35,6 +37,7 @@ from testkit import (
     ConnectorRunner,
     collection_of,
     configuration_for,
+    landed_as,
     mismatches,
     read_table,
 )
@@ -68,9 +71,27 @@ MAX_CRASH_SEQ = 10
 #: a minute on a loaded machine, and the final sync's lookback counts from its cursor.
 LATE_WRITE_SLACK_SECONDS = 300
 
-FAULT_KINDS = ("500", "502", "503", "504", "429", "timeout", "drop", "malformed", "truncated")
+#: Faults a burst of retry_attempts of crashes a sync with (a trickle takes as long as a
+#: timeout, CLIENT_TIMEOUT_SECONDS: it is drawn as a single fault only, to keep the time down).
+CRASH_KINDS = ("500", "502", "503", "504", "timeout", "drop", "malformed", "truncated", "html")
 #: Faults that use up retry_attempts (429s have their own throttle budget).
-CRASH_KINDS = tuple(kind for kind in FAULT_KINDS if kind != "429")
+RETRIED_KINDS = CRASH_KINDS + ("trickle",)
+#: Pages that loop: the walk (and the sync) stops with a clear error, the next one resumes.
+LOOP_KINDS = ("repeat_cursor", "repeat_page")
+FAULT_KINDS = RETRIED_KINDS + ("429", "empty_page", "oversize_page") + LOOP_KINDS
+#: What a 429 may say in Retry-After (None: the simulator's own seconds or date).
+RETRY_AFTER_TEXTS = (None, "soon", "", "-5", "1.5", "NaN", "99999999999")
+#: Odd records (simulator/hostile.py) that every table can have.
+RECORD_FAULT_KINDS = (
+    "lone_surrogate",
+    "lone_surrogate_in_json",
+    "text_for_number",
+    "object_for_text",
+    "text_for_reference",
+    "no_id",
+    "no_updated_at",
+    "bad_updated_at",
+)
 
 
 def _epoch(text: str) -> int:
@@ -152,6 +173,10 @@ class Scenario:
     retry_after_format: str
     walks_at_once: int  # 1: walks are never split; more: split whenever a walk allows it
     steps: tuple[SyncStep, ...]
+    retry_after_text: str | None = None
+    burst_429_budget: str = "zero"
+    #: (kind, table, index into the table's ids): records odd from the start to the end.
+    record_faults: tuple[tuple[str, str, int], ...] = ()
 
     def configuration(self, sim: Simulator) -> dict:
         configuration = configuration_for(
@@ -247,6 +272,20 @@ def scenarios(draw) -> Scenario:
         client_credentials=client_credentials,
         retry_after_format=draw(st.sampled_from(("seconds", "http-date"))),
         walks_at_once=draw(st.sampled_from((4, 1, 2, 8))),
+        retry_after_text=draw(st.sampled_from(RETRY_AFTER_TEXTS)),
+        burst_429_budget=draw(st.sampled_from(("zero", "actual"))),
+        record_faults=tuple(
+            draw(
+                st.lists(
+                    st.tuples(
+                        st.sampled_from(RECORD_FAULT_KINDS),
+                        st.sampled_from(tables),
+                        st.integers(0, 1000),
+                    ),
+                    max_size=1,  # two rows without updated_at could fill a capped walk
+                )
+            )
+        ),
         steps=tuple(
             draw(
                 st.lists(
@@ -273,6 +312,7 @@ class Outcome:
     faults_served: dict = field(default_factory=dict)
     rows_expected: int = 0
     unauthorized_401: int = 0  # expired tokens the client refreshed
+    looped_syncs: int = 0  # syncs stopped by pages that loop
     id_split_requests: int = 0  # pages of walks inside one second (updated_at=T and id>N)
     extra_walk_starts: int = 0  # walks begun on a collection after its first in one sync
     texts: list[str] = field(default_factory=list)  # every output, error and state written
@@ -363,6 +403,15 @@ class ScenarioPlayer:
         else:
             sim.update_rows(collection, ids=ids)
 
+    def _record_faults(self) -> dict:
+        """The scenario's odd records, on ids of the initial data."""
+        faults = {}
+        for kind, table, index in self.scenario.record_faults:
+            ids = sorted(record["id"] for record in self.sim.ground_truth(table))
+            if ids:
+                faults[f"{table}/{ids[index % len(ids)]}"] = kind
+        return faults
+
     # --- the run ----------------------------------------------------------------------------
 
     def play(self) -> Outcome:
@@ -380,6 +429,8 @@ class ScenarioPlayer:
             walk_cap=scenario.walk_cap,
             throttled_header=scenario.throttled_header,
             retry_after_format=scenario.retry_after_format,
+            retry_after_text=scenario.retry_after_text,
+            burst_429_budget=scenario.burst_429_budget,
             timeout_seconds=SIM_TIMEOUT_SECONDS,
             clients={CLIENT_ID: CLIENT_SECRET},
         )
@@ -390,6 +441,7 @@ class ScenarioPlayer:
             sim.add_request_hook(events)
             for mutation in scenario.initial:
                 self.apply(mutation)
+            sim.configure(record_faults=self._record_faults())
             runner = ConnectorRunner(self.project_dir, self.capsys)
             runner.client_settings_overrides = {"request_timeout_seconds": CLIENT_TIMEOUT_SECONDS}
             configuration = scenario.configuration(sim)
@@ -451,15 +503,22 @@ class ScenarioPlayer:
         outcome.texts += [result.output]
         if events.runaway:
             outcome.problems.append(f"{label}: more than {MAX_REQUESTS_PER_SYNC} requests")
-        if result.error is None:
-            return
-        error_text = f"{result.error}\n{result.error!r}"
+        if result.error is not None:
+            self._judge_failure(step, log, result.error, outcome, label)
+
+    def _judge_failure(self, step, log, error, outcome, label) -> None:
+        """A failed sync is right only when its faults explain it: retry_attempts faults in a
+        row, or pages that loop."""
+        error_text = f"{error}\n{error!r}"
         outcome.texts.append(error_text)
+        if step is not None and _stopped_by_a_loop(log, error_text):
+            outcome.looped_syncs += 1
+            return
         exhausted = self._retries_exhausted(log)
         if step is None or not exhausted or "failed after" not in error_text:
             outcome.problems.append(
                 f"{label} failed without a fault sequence that exhausts retry_attempts="
-                f"{self.scenario.retry_attempts}: {_last_line(str(result.error))}"
+                f"{self.scenario.retry_attempts}: {_last_line(str(error))}"
             )
         else:
             outcome.crashed_syncs += 1
@@ -493,7 +552,7 @@ class ScenarioPlayer:
             key = json.dumps(entry["query"], sort_keys=True)
             if previous.get(path) != key:
                 previous[path], failures[path] = key, 0
-            if entry["fault"] in CRASH_KINDS:
+            if entry["fault"] in RETRIED_KINDS:
                 failures[path] += 1
                 if failures[path] >= attempts:
                     return True
@@ -510,6 +569,7 @@ class ScenarioPlayer:
         initial_sync_days) may be on either side, and only they are left out of the check.
         """
         state = runner.saved_state() or {}
+        faults = self.sim.config.record_faults
         for table in self.scenario.tables:
             truth = self.sim.ground_truth(collection_of(table))
             actual = read_table(self.project_dir, table)
@@ -530,6 +590,8 @@ class ScenarioPlayer:
                     if record["id"] not in ambiguous and _epoch(record["updated_at"]) > upper
                 ]
                 actual = [row for row in actual if int(row["id"]) not in ambiguous]
+            landed = (landed_as(table, r, faults.get(f"{table}/{r['id']}")) for r in truth)
+            truth = [record for record in landed if record is not None]
             outcome.rows_expected += len(truth)
             outcome.problems += mismatches(table, actual, truth)
         for table in _open_walks(state):
@@ -554,6 +616,15 @@ class ScenarioPlayer:
         for secret in secrets:
             if secret and secret in everything:
                 outcome.problems.append(f"a secret ({secret[:4]}…) appeared in output or files")
+
+
+def _stopped_by_a_loop(log: list[dict], error_text: str) -> bool:
+    """Whether a failed sync met pages that loop and said so: a next link repeating a cursor
+    (on a first page it carries none at all), the same page again, or a second empty page."""
+    served = Counter(entry["fault"] for entry in log if entry["fault"])
+    looped = any(served[kind] for kind in LOOP_KINDS) or served["empty_page"] >= 2
+    said = "pagination loops" in error_text or "carries no page cursor" in error_text
+    return looped and said
 
 
 def _open_walks(state: dict | None) -> list[str]:

@@ -18,6 +18,7 @@ from email.utils import formatdate
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+import requests
 from requests.structures import CaseInsensitiveDict
 from testkit import (
     ACCOUNT,
@@ -40,7 +41,7 @@ from xurrent_connector.http import (
     retry_after_seconds,
 )
 from xurrent_connector.metrics import StreamMetrics
-from xurrent_connector.pacing import Pacer, RateLimit
+from xurrent_connector.pacing import BURST_WINDOW_SECONDS, Pacer, RateLimit
 
 NOW = 1_800_000_000.0  # an epoch for x-ratelimit-reset values
 
@@ -293,7 +294,7 @@ def test_timeouts_until_exhausted_name_the_cause(sim, make_client):
     with pytest.raises(XurrentApiError) as caught:
         client.get("/organizations")
     assert caught.value.status is None and caught.value.kind == "timeout"
-    assert "no response within 0.3 s" in str(caught.value)
+    assert "no complete answer within 0.3 s" in str(caught.value)
     assert_clean(caught.value)
 
 
@@ -501,6 +502,7 @@ def test_a_burst_429_switches_the_client_to_the_proven_rule(sim, make_client, cl
 
 def test_low_hourly_budget_is_spread_instead_of_hitting_429(sim, make_client, clock):
     sim.configure(hourly_limit=30)
+    sim.clock = clock.time  # the hour passes for the server as it does for the client
     client = make_client(settings_for(sim, max_rate_limit_wait_seconds=3600))
     for _ in range(30):
         client.get("/products", {"per_page": 1})
@@ -566,9 +568,8 @@ def test_without_debug_logging_successful_requests_are_quiet(sim, make_client, c
 # --- Retry-After ---------------------------------------------------------------------------------
 
 
-def wait_for(headers: dict, now_epoch: float = NOW) -> float:
-    headers = CaseInsensitiveDict(headers)
-    return retry_after_seconds(headers, RateLimit.of(headers, now_epoch))
+def wait_for(headers: dict, now_epoch: float = NOW) -> float | None:
+    return retry_after_seconds(CaseInsensitiveDict(headers), now_epoch)
 
 
 @pytest.mark.parametrize(
@@ -576,8 +577,9 @@ def wait_for(headers: dict, now_epoch: float = NOW) -> float:
     [
         ("7", 7.0),
         (" 12 ", 12.0),
-        ("0", 1.0),  # floored: no tight loop
+        ("0", 0.0),  # the client still waits at least 1 s: no tight loop
         ("600", 600.0),  # whether that is too long is max_rate_limit_wait_seconds's to say
+        ("3600", 3600.0),  # the hourly window: still credible
     ],
 )
 def test_retry_after_in_seconds(value, expected):
@@ -607,40 +609,124 @@ def _plus_one_hour(epoch: float) -> str:
         (30, 30.0),
         (20, 20.0),
         (3600, 3600.0),
-        (7200, 7200.0),
-        (-100, 1.0),  # a date in the past: go now (floored to 1 s)
+        (-100, 0.0),  # a date in the past: go now (the client waits at least 1 s)
     ],
 )
 def test_retry_after_as_an_http_date(form, offset, expected):
-    """Dates are measured against the real clock (urllib3's parser), whatever now_epoch says."""
-    value = form(time.time() + offset)
-    assert wait_for({"retry-after": value}) == pytest.approx(expected, abs=1.0)
+    """Without a Date header, dates are measured against this machine's clock."""
+    assert wait_for({"retry-after": form(NOW + offset)}) == pytest.approx(expected, abs=1.0)
+
+
+@pytest.mark.parametrize("skew", [600, -3 * 3600, 2 * 86400])
+def test_an_http_date_is_measured_against_the_answers_own_date(skew):
+    """A server clock minutes ahead or hours behind this machine's: its dates still mean what
+    it meant (30 s), not 30 s plus or minus the skew."""
+    server_now = NOW + skew
+    headers = {"Retry-After": _imf(server_now + 30), "Date": _imf(server_now)}
+    assert wait_for(headers) == pytest.approx(30.0, abs=1.0)
 
 
 @pytest.mark.parametrize(
-    "garbage", ["", "   ", "soon", "nan", "inf", "1.5", "-3", "Fri, 99 Foo 20x"]
+    "garbage",
+    ["", "   ", "soon", "nan", "NaN", "inf", "1.5", "-3", "-5", "Fri, 99 Foo 20x", "0x10"],
 )
-def test_invalid_retry_after_falls_back_to_the_reset_then_the_default(garbage):
-    # "1.5" and "-3" are not RFC 9110 delay-seconds (digits only): invalid like the rest.
-    assert wait_for({"Retry-After": garbage}) == 5.0
-    assert wait_for({"Retry-After": garbage, "x-ratelimit-reset": str(int(NOW + 8))}) == 8.0
+def test_a_retry_after_that_is_neither_seconds_nor_a_date_is_not_used(garbage):
+    # "1.5" and "-3" are not RFC 9110 delay-seconds (digits only): unreadable like the rest.
+    assert wait_for({"Retry-After": garbage, "x-ratelimit-reset": str(int(NOW + 8))}) is None
+
+
+@pytest.mark.parametrize(
+    "absurd",
+    [
+        "3661",
+        "99999999999",
+        "9" * 400,
+        formatdate(NOW + 7200, usegmt=True),
+        "Fri, 31 Dec 9999 " "23:59:59 GMT",
+    ],
+)
+def test_a_retry_after_longer_than_the_limits_can_ask_for_is_not_used(absurd):
+    """The documented limits are per hour: a longer wait is a broken server or proxy, and
+    taking it at its word would end every sync (or overflow the clock)."""
+    assert wait_for({"Retry-After": absurd}) is None
+
+
+def test_without_retry_after_there_is_none_to_use():
+    assert wait_for({}) is None
+    assert wait_for({"x-ratelimit-reset": str(int(NOW + 8))}) is None
 
 
 @pytest.mark.parametrize(
     "reset, expected",
     [
         (str(int(NOW + 8)), 8.0),  # an epoch
-        (str(int(NOW + 45)), 45.0),
-        ("45", 45.0),  # seconds from now
-        (str(int(NOW + 90)), 90.0),
         (str(int(NOW + 3000)), 3000.0),
-        (str(int(NOW - 5)), 1.0),  # already past: floored
-        ("x", 5.0),  # unreadable: the default
+        ("45", 45.0),  # seconds from now
+        (str(int(NOW - 5)), 0.0),  # already past
+        (str(int(NOW + 86400)), None),  # further than an hour: not credible
+        ("x", None),  # unreadable
     ],
 )
-def test_without_retry_after_the_reported_reset_is_used(reset, expected):
-    assert wait_for({"x-ratelimit-reset": reset}) == pytest.approx(expected)
+def test_the_reported_reset(reset, expected):
+    headers = CaseInsensitiveDict({"x-ratelimit-reset": reset})
+    assert RateLimit.of(headers, NOW).reset_in == expected
 
 
-def test_without_any_header_the_default_is_used():
-    assert wait_for({}) == 5.0
+def test_the_reported_reset_is_measured_against_the_answers_own_date():
+    server_now = NOW - 3 * 3600  # a server clock three hours behind
+    headers = {"x-ratelimit-reset": str(int(server_now + 900)), "Date": _imf(server_now)}
+    assert RateLimit.of(CaseInsensitiveDict(headers), NOW).reset_in == pytest.approx(900.0)
+
+
+# --- a 429 without a usable Retry-After ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "soon", "-5", "1.5", "NaN", "99999999999"])
+def test_a_burst_429_without_a_usable_retry_after_is_retried_after_the_burst_window(
+    sim, make_client, clock, text
+):
+    """The answer reports budget left (3598 of 3600): a burst 429, not an hour's wait."""
+    sim.configure(fault_schedule={3: "429"}, retry_after_text=text, burst_429_budget="actual")
+    client = make_client(settings_for(sim))
+    for _ in range(3):
+        assert client.get("/products", {"per_page": 1}).status == 200
+    assert clock.sleeps == [BURST_WINDOW_SECONDS]
+    assert statuses(sim) == {"200": 3, "429": 1}
+
+
+def test_a_429_reporting_no_budget_is_still_a_burst_when_the_answers_before_had_budget(
+    sim, make_client, clock
+):
+    """A burst 429 may report 0 left; what the answer before it reported decides."""
+    sim.configure(fault_schedule={2: "429"}, retry_after_text="soon")  # remaining 0
+    client = make_client(settings_for(sim))
+    assert client.get("/products").status == 200  # remaining 3599
+    assert client.get("/products").status == 200
+    assert clock.sleeps == [BURST_WINDOW_SECONDS]
+
+
+def test_a_429_when_the_hour_is_used_up_stops_cleanly_without_a_usable_retry_after(
+    sim, make_client, clock
+):
+    sim.configure(hourly_limit=2, retry_after_text="soon")
+    sim.add_token("other-user-token-4411", user="user:api")  # another integration, same user
+    other = {"Authorization": "Bearer other-user-token-4411", "X-Xurrent-Account": ACCOUNT}
+    for _ in range(2):
+        assert requests.get(sim.api_url + "/products", headers=other, timeout=10).ok
+    client = make_client(settings_for(sim))
+    with pytest.raises(RateLimitExhausted) as caught:
+        client.get("/products")
+    assert "hourly request budget is used up" in str(caught.value)
+    assert clock.sleeps == []  # not a single wait of an hour
+    assert statuses(sim) == {"200": 2, "429": 1}
+
+
+def test_a_server_clock_ten_minutes_ahead_does_not_turn_a_short_wait_into_a_stop(
+    sim, make_client, clock
+):
+    sim.configure(
+        fault_schedule={1: "429"}, retry_after_format="http-date", clock_offset_seconds=600
+    )
+    client = make_client(settings_for(sim))
+    assert client.get("/products").status == 200
+    assert len(clock.sleeps) == 1 and 1.0 <= clock.sleeps[0] <= 2.0

@@ -11,7 +11,8 @@ from fivetran_connector_sdk_core.model import DataType
 from testkit import Recorder
 
 import connector
-from xurrent_connector.errors import RecordFormatError, XurrentApiError
+from xurrent_connector.errors import RecordFormatError
+from xurrent_connector.repair import UNREADABLE, RepairedRow
 from xurrent_connector.streams import (
     ARCHIVE,
     DECIMAL,
@@ -22,8 +23,10 @@ from xurrent_connector.streams import (
     TABLES,
     TRASH,
     sync_groups,
+    to_bool,
     to_decimal_text,
     to_int,
+    to_text,
 )
 from xurrent_connector.timestamps import parse_timestamp, to_utc_text
 
@@ -52,12 +55,32 @@ def test_decimals_keep_the_api_string_and_never_become_floats():
         to_decimal_text({"amount": 1})
 
 
+@pytest.mark.parametrize("garbage", ["abc", "NaN", "1,5", "", float("nan"), float("inf")])
+def test_a_decimal_that_is_no_number_is_refused(garbage):
+    """The warehouse refuses such text at the checkpoint of the whole page."""
+    with pytest.raises(RecordFormatError):
+        to_decimal_text(garbage)
+
+
 def test_integers():
     assert to_int(42) == 42
     assert to_int("42") == 42
+    assert to_int(12.0) == 12
     assert to_int(None) is None
-    with pytest.raises(RecordFormatError):
-        to_int("forty")
+    for garbage in ("forty", 12.5, True, "1_000", 2**63, "99999999999999999999", {"id": 1}):
+        with pytest.raises(RecordFormatError):
+            to_int(garbage)
+
+
+def test_booleans_and_text_take_only_their_own_type():
+    assert to_bool(False) is False and to_bool(None) is None
+    assert to_text("x") == "x" and to_text(None) is None
+    for garbage in ("false", 0, [True]):
+        with pytest.raises(RecordFormatError):
+            to_bool(garbage)
+    for garbage in (42, {"text": "x"}, ["x"], True):
+        with pytest.raises(RecordFormatError):
+            to_text(garbage)
 
 
 def _product(**overrides):
@@ -313,11 +336,38 @@ def test_sdk_encodes_the_datetime_object_like_the_canonical_text(moment):
 
 
 @pytest.mark.parametrize("garbage", ["yesterday", "", "2016-13-40T00:00:00Z", 12345])
-def test_unparseable_datetimes_fail_naming_the_value_and_the_record(garbage):
+def test_an_unparseable_datetime_is_unreadable_and_the_rest_of_the_row_kept(garbage):
     with pytest.raises(RecordFormatError):
         parse_timestamp(garbage)
-    with pytest.raises(RecordFormatError, match=r"projects record 1: not an ISO 8601"):
-        flat(PROJECTS, {"id": 1, "created_at": garbage})
+    row = flat(PROJECTS, {"id": 1, "subject": "Move", "created_at": garbage})
+    assert type(row) is RepairedRow
+    assert row["created_at"] is UNREADABLE
+    assert (row["id"], row["subject"], row["updated_at"]) == (1, "Move", None)
+
+
+@pytest.mark.parametrize(
+    "field, value, columns",
+    [
+        ("useful_life", "twelve", ["useful_life"]),
+        ("rate", 2.5, ["rate"]),
+        ("name", {"text": "Rack"}, ["name"]),
+        ("brand", 42, ["brand"]),
+        ("disabled", "false", ["disabled"]),
+        ("salvage_value", "NaN", ["salvage_value"]),
+        ("support_team", "Unix Servers", ["support_team_id", "support_team_name"]),
+        ("support_team", {"id": "13", "name": ["x"]}, ["support_team_name"]),
+        ("supplier", {"id": 1, "name": "x", "account": "widget-dc"}, ["supplier_account_id"]),
+        ("service", {"id": 26, "provider": {"id": "thirty"}}, ["service_provider_id"]),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_unreadable_in_its_columns_only(field, value, columns):
+    sound = flat(PRODUCTS, _product())
+    row = flat(PRODUCTS, _product(**{field: value}))
+    assert type(row) is RepairedRow and type(sound) is dict
+    assert sorted(name for name, cell in row.items() if cell is UNREADABLE) == sorted(columns)
+    assert {k: v for k, v in row.items() if k not in columns and not k.startswith(field)} == {
+        k: v for k, v in sound.items() if k not in columns and not k.startswith(field)
+    }
 
 
 def test_flattened_project_datetimes_are_aware():
@@ -364,16 +414,17 @@ def test_a_listing_for_some_tables_skips_the_entries_of_the_others():
     assert ARCHIVE.target(entry(2, "project", 9)) == (PROJECTS, 9)  # the original is unchanged
 
 
-@pytest.mark.parametrize("reference", [None, {}, {"id": "abc"}, "7"])
-def test_an_entry_without_a_usable_reference_fails_loudly(reference):
+@pytest.mark.parametrize("reference", [None, {}, {"id": "abc"}, "7", {"id": 2.5}])
+def test_an_entry_without_a_usable_reference_is_refused_naming_the_entry(reference):
+    """The walker skips such an entry, counted and reported, rather than fail every sync."""
     broken = entry(9, "project", 1)
     broken["project"] = reference
-    with pytest.raises(XurrentApiError, match="Entry 9 of /archive"):
+    with pytest.raises(RecordFormatError, match="Entry 9 of /archive"):
         ARCHIVE.target(broken)
 
 
-def test_a_non_object_entry_fails_loudly():
-    with pytest.raises(XurrentApiError, match="not a JSON object"):
+def test_a_non_object_entry_is_refused():
+    with pytest.raises(RecordFormatError, match="not a JSON object"):
         TRASH.target(["project", 1])
 
 
@@ -399,9 +450,15 @@ def test_a_project_entry_becomes_an_update_then_a_delete_with_the_moment_in_utc(
 
 
 @pytest.mark.parametrize("bad", [None, "yesterday"])
-def test_an_entry_without_a_valid_moment_fails_loudly(bad):
-    with pytest.raises(XurrentApiError, match="created_at"):
-        ARCHIVE.apply(entry(1, "project", 2, created_at=bad), Recorder(), OWN)
+def test_an_entry_without_a_valid_moment_still_deletes_its_project(bad):
+    """The entry says the project is gone: it is marked deleted, its moment unreadable (the
+    writer stores NULL and counts it)."""
+    op = Recorder()
+    assert ARCHIVE.apply(entry(1, "project", 2, created_at=bad), op, OWN) == 1
+    (_, _, row), delete = op.calls
+    assert type(row) is RepairedRow
+    assert row == {"id": 2, "archived_at": UNREADABLE, "trashed_at": None}
+    assert delete == ("delete", "projects", {"id": 2})
 
 
 # --- the tables added for references, assets and work --------------------------------------------
@@ -435,11 +492,11 @@ def test_references_to_people_and_sites_carry_their_account_and_people_names_are
     assert ORGANIZATIONS.personal_columns == ("manager_name", "substitute_name")
 
 
-def test_dates_stay_dates_and_garbage_fails_naming_the_record():
+def test_dates_stay_dates_and_garbage_is_unreadable_not_fatal():
     row = flat(TABLES["contracts"], {"id": 1, "expiry_date": "2027-01-31", "start_date": None})
     assert row["expiry_date"] == date(2027, 1, 31) and row["start_date"] is None
-    with pytest.raises(RecordFormatError, match="contracts record 1: not a yyyy-mm-dd date"):
-        flat(TABLES["contracts"], {"id": 1, "notice_date": "2027-01-31T00:00:00Z"})
+    row = flat(TABLES["contracts"], {"id": 1, "notice_date": "2027-01-31T00:00:00Z"})
+    assert type(row) is RepairedRow and row["notice_date"] is UNREADABLE
 
 
 def test_a_left_out_column_is_neither_declared_nor_written_nor_asked_for():

@@ -68,7 +68,9 @@ class StubApi:
         if offset + per_page < len(matching):
             links["next"] = f"{API}{self.next_path or path}?offset={offset + per_page}"
         page = [dict(row) for row in matching[offset : offset + per_page]]
-        return SimpleNamespace(status=200, data=page, links=links, headers={})
+        return SimpleNamespace(
+            status=200, data=page, links=links, headers={}, may_hold_surrogates=False
+        )
 
     cancelled = False
 
@@ -542,3 +544,112 @@ def test_a_sync_that_can_read_none_of_its_tables_fails_naming_why():
     with pytest.raises(XurrentApiError, match="None of the selected tables could be read"):
         run_sync(settings(tables="products,teams"), {}, api, op=op, now=lambda: NOW)
     assert {row["status"] for row in op.rows("sync_health")} == {"skipped"}
+
+
+# --- a server whose pages loop, repeat or hold odd records ----------------------------------------
+
+
+class PagedApi(StubApi):
+    """Serves fixed pages of products: page ``n`` is ``pages[n]`` and links to
+    ``links[n]`` (None: the last page), whatever the filter says. Links may point back."""
+
+    def __init__(self, pages, links):
+        super().__init__({"/products": []})
+        self.pages, self.links = pages, links
+
+    def get(self, path, params=None, metrics=None):
+        if path == "/me":
+            return super().get(path, params, metrics)
+        self.calls.append((path, dict(params or {})))
+        offset = int((params or {}).get("offset", 0))
+        following = self.links[offset]
+        links = {} if following is None else {"next": f"{API}/products?offset={following}"}
+        return SimpleNamespace(
+            status=200,
+            data=[dict(row) if isinstance(row, dict) else row for row in self.pages[offset]],
+            links=links,
+            headers={},
+            may_hold_surrogates=False,
+        )
+
+
+P0, P1, P2 = rows_at(T1, [1, 2]), rows_at(T1, [3, 4]), rows_at(T2, [5, 6])
+
+
+def failed_health(op: Recorder) -> dict:
+    (health,) = op.rows("sync_health")
+    assert health["status"] == "failed"
+    return health
+
+
+@pytest.mark.parametrize("back_to", [2, 1])
+def test_a_next_link_repeating_a_followed_cursor_ends_the_sync_without_asking_again(back_to):
+    api = PagedApi([P0, P1, P2], [1, 2, back_to])
+    op = Recorder()
+    with pytest.raises(XurrentApiError, match="pagination loops") as caught:
+        run_sync(settings(), {}, api, op=op, now=lambda: NOW)
+    assert caught.value.kind == "pagination_loop"
+    assert (
+        f"products: the API linked to a page cursor this walk has followed already (at "
+        f"updated_at {T2}, id 6)" in str(caught.value)
+    )
+    assert len(api.calls) == 3  # the repeated cursor is never asked for
+    assert product_ids(op) == [1, 2, 3, 4, 5, 6]  # the page with the loop is written too
+    (walk,) = op.states[-1]["streams"]["products"]["walks"]
+    assert walk["position"] == T2 and walk["last_id"] == 6
+    assert "pagination loops" in failed_health(op)["error"]
+    # Fixed, the server lets the next sync resume from the saved cursor and finish.
+    fixed = PagedApi([P0, P1, P2, rows_at(T2, [7])], [1, 2, 3, None])
+    op, final = sync(fixed, op.states[-1])
+    assert fixed.calls[0][1]["offset"] == str(back_to)
+    assert product_ids(op)[-1] == 7 and final["streams"]["products"]["walks"] == []
+
+
+def test_the_same_page_under_a_fresh_cursor_costs_one_request():
+    api = PagedApi([P0, P1, P1, P2], [1, 2, 3, None])
+    op = Recorder()
+    with pytest.raises(XurrentApiError, match="answered a page this walk has read already"):
+        run_sync(settings(), {}, api, op=op, now=lambda: NOW)
+    assert len(api.calls) == 3
+    assert product_ids(op) == [1, 2, 3, 4]
+    assert op.states[-1]["streams"]["products"]["walks"][0]["last_id"] == 4
+
+
+def test_one_empty_page_that_links_on_is_followed_a_second_one_ends_the_walk():
+    op, _ = sync(PagedApi([P0, [], P2], [1, 2, None]))
+    assert product_ids(op) == [1, 2, 5, 6]
+    api = PagedApi([P0, [], [], P2], [1, 2, 3, None])
+    with pytest.raises(XurrentApiError, match="answered a page this walk has read already"):
+        sync(api)
+    assert len(api.calls) == 3
+
+
+def test_a_page_larger_than_per_page_is_taken_whole():
+    op, final = sync(PagedApi([P0 + P1 + P2, rows_at(T2, [7])], [1, None]))
+    assert product_ids(op) == [1, 2, 3, 4, 5, 6, 7]
+    assert final["streams"]["products"] == {"cursor": T2, "walks": []}
+
+
+def test_a_record_without_an_id_is_skipped_and_one_without_its_cursor_lands_behind_it():
+    page = [
+        {"id": 1, "updated_at": T1, "name": "first"},
+        {"updated_at": T2, "name": "no id"},
+        "not even an object",
+        {"id": 3, "name": "no updated_at"},
+    ]
+    op, final = sync(PagedApi([page], [None]))
+    assert product_ids(op) == [1, 3]
+    assert op.rows("products")[1]["updated_at"] is None
+    # The cursor moves to the last moment the API stamped on a row that landed.
+    assert final["streams"]["products"] == {"cursor": T1, "walks": []}
+    (health,) = op.rows("sync_health")
+    assert (health["status"], health["skipped_records"], health["repaired_values"]) == (
+        "succeeded",
+        2,
+        1,
+    )
+    skipped, missing = sorted(op.warnings())
+    assert skipped.startswith(
+        f"products: a record without a usable id (at updated_at {T2}) cannot become a row"
+    )
+    assert "column updated_at of record 3 has none" in missing
