@@ -36,6 +36,8 @@ $(DBT_STAMP): requirements-dbt.txt
 venv-dbt: $(DBT_STAMP)
 
 $(DBT_ENGINES_STAMP): $(DBT_STAMP) requirements-dbt-engines.txt
+	@# an environment made before uv was used gets it here
+	test -x $(DBT_VENV)/bin/uv || $(DBT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(UV_REQUIREMENT)
 	$(DBT_UV) -r requirements-dbt-engines.txt
 	touch $@
 
