@@ -265,11 +265,11 @@ def test_staging_keeps_every_column_the_connector_writes(engines):
     """Each table's staging columns hold every column of the connector's declaration (the
     *_account_id columns of organization references included); the removed projects are the
     ones archived and trashed."""
-    from xurrent_connector import metrics, streams
+    from xurrent_connector import health, streams
 
     rows = _built(engines, "duckdb").rows()
     declared = {name: [c.name for c in stream.columns] for name, stream in streams.TABLES.items()}
-    declared["sync_health"] = list(metrics.HEALTH_COLUMNS)
+    declared["sync_health"] = list(health.HEALTH_COLUMNS)
     renamed = {"credentials": "credentials_used"}
     for table, columns in declared.items():
         model = (

@@ -13,7 +13,7 @@ import subprocess
 
 from package_support import DBT_PROJECT, DBT_VENV, require_dbt
 
-from xurrent_connector import metrics, streams
+from xurrent_connector import health, streams
 
 INTEGRATION = DBT_PROJECT / "integration_tests"
 
@@ -27,7 +27,7 @@ def test_seeds_hold_every_column_the_connector_writes():
     """Every table of the connector's declaration, with every column and Fivetran's system
     columns, in the directory connection's seeds (the support connection has no products)."""
     declared = {name: [c.name for c in stream.columns] for name, stream in streams.TABLES.items()}
-    declared["sync_health"] = list(metrics.HEALTH_COLUMNS)
+    declared["sync_health"] = list(health.HEALTH_COLUMNS)
     for table, columns in declared.items():
         header = seed_header(f"directory_{table}")
         missing = [
