@@ -32,22 +32,83 @@ LOGIN_PAGE = (
 )
 HALF_EMOJI = "\ud83d"  # the first half of a surrogate pair, alone
 
-#: The record's own title, which every collection's records carry.
-_TITLE = {"projects": "subject"}
+#: Where each odd-record kind changes a record, per collection: a path into the record. A kind
+#: missing for a collection (no decimal field in sites, say) cannot be asked for there.
+FAULT_TARGETS = {
+    #: The record's own text title.
+    "title": {
+        **{
+            name: ("name",)
+            for name in (
+                "organizations",
+                "products",
+                "people",
+                "teams",
+                "sites",
+                "services",
+                "service_instances",
+                "cis",
+                "contracts",
+            )
+        },
+        "projects": ("subject",),
+        "project_tasks": ("subject",),
+        "time_entries": ("description",),
+    },
+    #: A number the connector stores as an integer (a reference's id where the record has no
+    #: other integer than its own id).
+    "text_for_number": {
+        "organizations": ("parent", "id"),
+        "products": ("useful_life",),
+        "projects": ("effort",),
+        "people": ("manager", "id"),
+        "teams": ("manager", "id"),
+        "sites": ("ui_extension", "id"),
+        "services": ("support_team", "id"),
+        "service_instances": ("service", "id"),
+        "cis": ("nr_of_cores",),
+        "contracts": ("customer_rep", "id"),
+        "project_tasks": ("planned_effort",),
+        "time_entries": ("time_spent",),
+    },
+    "text_for_reference": {
+        "organizations": ("manager",),
+        "products": ("service",),
+        "projects": ("service",),
+        "people": ("manager",),
+        "teams": ("manager",),
+        "sites": ("ui_extension",),
+        "services": ("support_team",),
+        "service_instances": ("service",),
+        "cis": ("product",),
+        "contracts": ("customer_rep",),
+        "project_tasks": ("team",),
+        "time_entries": ("person",),
+    },
+    "bad_decimal": {
+        "products": ("salvage_value",),
+        "projects": ("cost_of_effort",),
+        "people": ("cost_per_hour",),
+        "cis": ("purchase_value",),
+        "time_entries": ("cost",),
+    },
+}
 #: Where an archive or trash entry names the type of the record it holds.
 _BIN_TYPE = {"archive": "archived", "trash": "trashed"}
-#: A number the connector stores as an integer, per collection (a path into the record).
-_NUMBER = {
-    "products": ("useful_life",),
-    "projects": ("effort",),
-    "organizations": ("parent", "id"),
-}
-_REFERENCE = {"products": "service", "projects": "service", "organizations": "manager"}
-_DECIMAL = {"products": "salvage_value", "projects": "cost_of_effort"}
+
+
+def fault_applies(kind: str, collection: str) -> bool:
+    """Whether odd-record ``kind`` can be asked for in ``collection`` (the kinds that change
+    no particular field apply everywhere)."""
+    if kind == "broken_reference":
+        return collection in _BIN_TYPE
+    if kind in ("lone_surrogate", "object_for_text"):
+        return collection in FAULT_TARGETS["title"]
+    return collection in FAULT_TARGETS.get(kind, {collection: ()})
 
 
 def _title(collection: str) -> str:
-    return _TITLE.get(collection, "name")
+    return FAULT_TARGETS["title"][collection][0]
 
 
 def _set(record: dict, path: tuple, value) -> None:
@@ -76,10 +137,12 @@ def _broken_reference(collection: str, record: dict) -> None:
 RECORD_FAULTS = {
     "lone_surrogate": _lone_surrogate,
     "lone_surrogate_in_json": _lone_surrogate_in_json,
-    "text_for_number": lambda c, r: _set(r, _NUMBER[c], "twelve"),
+    "text_for_number": lambda c, r: _set(r, FAULT_TARGETS["text_for_number"][c], "twelve"),
     "object_for_text": lambda c, r: r.update({_title(c): {"text": r.get(_title(c))}}),
-    "text_for_reference": lambda c, r: r.update({_REFERENCE[c]: "see the service desk"}),
-    "bad_decimal": lambda c, r: r.update({_DECIMAL[c]: "NaN"}),
+    "text_for_reference": lambda c, r: _set(
+        r, FAULT_TARGETS["text_for_reference"][c], "see the service desk"
+    ),
+    "bad_decimal": lambda c, r: _set(r, FAULT_TARGETS["bad_decimal"][c], "NaN"),
     "no_id": lambda c, r: r.pop("id", None),
     "no_updated_at": lambda c, r: r.pop("updated_at", None),
     "bad_updated_at": lambda c, r: r.update({"updated_at": "yesterday"}),
@@ -98,6 +161,8 @@ def parse_record_faults(value) -> dict[str, str]:
         collection, _, row_id = str(target).partition("/")
         if kind not in RECORD_FAULTS or not row_id.isdigit():
             raise ValueError(f"record fault {target}:{kind} is not '<collection>/<id>:<kind>'")
+        if not fault_applies(kind, collection):
+            raise ValueError(f"record fault {kind} has no field to change in {collection}")
         faults[f"{collection}/{int(row_id)}"] = kind
     return faults
 

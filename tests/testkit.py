@@ -29,6 +29,7 @@ import pytest
 import requests
 
 from simulator import SimConfig
+from simulator.hostile import FAULT_TARGETS
 from simulator.schema import BOOL, DATETIME, DECIMAL, INT, JSON, ORGREF, REF, SPECS
 from xurrent_connector.options import parse_settings
 
@@ -495,21 +496,27 @@ _LANDS_AS = {
     "lone_surrogate_in_json": lambda c, r: {
         "custom_fields": [{"id": "note", "value": "half \ufffd emoji"}]
     },
-    "text_for_number": lambda c, r: (
-        {"parent": {**(r.get("parent") or {}), "id": None}}
-        if c == "organizations"
-        else {"useful_life" if c == "products" else "effort": None}
-    ),
+    "text_for_number": lambda c, r: _nulled(r, FAULT_TARGETS["text_for_number"][c]),
     "object_for_text": lambda c, r: {_title(c): None},
-    "text_for_reference": lambda c, r: {"manager" if c == "organizations" else "service": None},
-    "bad_decimal": lambda c, r: {"salvage_value" if c == "products" else "cost_of_effort": None},
+    "text_for_reference": lambda c, r: _nulled(r, FAULT_TARGETS["text_for_reference"][c]),
+    "bad_decimal": lambda c, r: _nulled(r, FAULT_TARGETS["bad_decimal"][c]),
     "no_updated_at": lambda c, r: {"updated_at": None},
     "bad_updated_at": lambda c, r: {"updated_at": None},
 }
 
 
 def _title(collection: str) -> str:
-    return "subject" if collection == "projects" else "name"
+    return FAULT_TARGETS["title"][collection][0]
+
+
+def _nulled(record: dict, path: tuple) -> dict:
+    """The top-level change that puts None at ``path`` (the simulator's field for a fault),
+    keeping the rest of a reference it reaches into."""
+    if len(path) == 1:
+        return {path[0]: None}
+    return {
+        path[0]: {**(record.get(path[0]) or {}), **_nulled(record.get(path[0]) or {}, path[1:])}
+    }
 
 
 def landed_as(collection: str, record: dict, kind: str | None) -> dict | None:

@@ -426,7 +426,11 @@ def _usable_id(record: Any) -> bool:
 def repeated_page(stream: Stream, walk: Walk, summary: PageSummary, records: list):
     """The error that ends ``walk`` when the API answered it a page it read before (the same
     first and last record at the same moments; an empty page counts too): a server that
-    loops with fresh-looking cursors. Remembers the page otherwise. Costs one request."""
+    loops with fresh-looking cursors. Remembers the page otherwise. Costs one request. A last
+    page (no next link) ends the walk, so it cannot loop: an empty collection's one empty
+    page, read after a stray empty page that linked on, is the end, not a loop."""
+    if summary.next_page is None:
+        return None
     ids = (records[0].get("id"), records[-1].get("id")) if records else (None, None)
     page = ("page", *ids, summary.first_position, summary.position, len(records))
     if page not in walk.seen:

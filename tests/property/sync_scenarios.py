@@ -44,6 +44,7 @@ from testkit import (
 
 import xurrent_connector.sync as sync_module
 from simulator import SimConfig, Simulator
+from simulator.hostile import fault_applies
 
 TABLES = ALL_TABLES
 #: Tables one scenario syncs at most: each costs the SDK's runner work at every checkpoint.
@@ -281,7 +282,7 @@ def scenarios(draw) -> Scenario:
                         st.sampled_from(RECORD_FAULT_KINDS),
                         st.sampled_from(tables),
                         st.integers(0, 1000),
-                    ),
+                    ).filter(lambda fault: fault_applies(fault[0], collection_of(fault[1]))),
                     max_size=1,  # two rows without updated_at could fill a capped walk
                 )
             )
@@ -407,9 +408,10 @@ class ScenarioPlayer:
         """The scenario's odd records, on ids of the initial data."""
         faults = {}
         for kind, table, index in self.scenario.record_faults:
-            ids = sorted(record["id"] for record in self.sim.ground_truth(table))
+            collection = collection_of(table)
+            ids = sorted(record["id"] for record in self.sim.ground_truth(collection))
             if ids:
-                faults[f"{table}/{ids[index % len(ids)]}"] = kind
+                faults[f"{collection}/{ids[index % len(ids)]}"] = kind
         return faults
 
     # --- the run ----------------------------------------------------------------------------
@@ -590,7 +592,10 @@ class ScenarioPlayer:
                     if record["id"] not in ambiguous and _epoch(record["updated_at"]) > upper
                 ]
                 actual = [row for row in actual if int(row["id"]) not in ambiguous]
-            landed = (landed_as(table, r, faults.get(f"{table}/{r['id']}")) for r in truth)
+            collection = collection_of(table)
+            landed = (
+                landed_as(collection, r, faults.get(f"{collection}/{r['id']}")) for r in truth
+            )
             truth = [record for record in landed if record is not None]
             outcome.rows_expected += len(truth)
             outcome.problems += mismatches(table, actual, truth)

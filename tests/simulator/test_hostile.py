@@ -10,7 +10,8 @@ from testkit import Api, make_config
 
 from simulator import Simulator
 from simulator.cli import build_parser, config_from_args
-from simulator.hostile import RECORD_FAULTS, parse_record_faults
+from simulator.hostile import RECORD_FAULTS, fault_applies, parse_record_faults
+from simulator.schema import SPECS
 
 PAGE = {"per_page": 5, "sort": "updated_at,id", "fields": "name,useful_life,service"}
 
@@ -51,9 +52,32 @@ def test_record_faults_are_named_and_checked():
     faults = parse_record_faults("products/5003:no_id, archive/2:broken_reference")
     assert faults == {"products/5003": "no_id", "archive/2": "broken_reference"}
     assert set(RECORD_FAULTS) >= {"lone_surrogate", "no_updated_at", "bad_decimal"}
-    for wrong in ("products/x:no_id", "products/1:teapot"):
+    for wrong in ("products/x:no_id", "products/1:teapot", "sites/201:bad_decimal"):
         with pytest.raises(ValueError):
             parse_record_faults(wrong)
+
+
+@pytest.mark.parametrize(
+    "collection", [name for name in SPECS if name not in ("archive", "trash")]
+)
+def test_every_odd_record_kind_that_applies_changes_a_record_of_every_collection(
+    sim, api, collection
+):
+    """A record of every collection served with each kind that names a field there: the walk
+    answers 200 and that record differs from how it is served without the fault."""
+    record_id = min(row["id"] for row in sim.ground_truth(collection))
+    params = {"per_page": 100, "fields": ",".join(SPECS[collection].selectable())}
+    kinds = [kind for kind in RECORD_FAULTS if fault_applies(kind, collection)]
+    assert {"text_for_number", "text_for_reference", "object_for_text"} <= set(kinds)
+
+    def served() -> dict:
+        rows, _ = api.walk(f"/{collection}", params)
+        return next(row for row in rows if row.get("id", record_id) == record_id)
+
+    plain = served()
+    for kind in kinds:
+        sim.configure(record_faults={f"{collection}/{record_id}": kind})
+        assert served() != plain, kind
 
 
 def test_a_trickled_body_arrives_whole(sim, api):

@@ -624,6 +624,17 @@ def test_one_empty_page_that_links_on_is_followed_a_second_one_ends_the_walk():
     assert len(api.calls) == 3
 
 
+def test_an_empty_page_that_links_on_to_an_empty_last_page_ends_the_walk_cleanly():
+    """An empty collection's one (empty, linkless) page after a stray empty page that linked
+    on: the walk is over, nothing loops."""
+    api = PagedApi([[], []], [1, None])
+    op, final = sync(api)
+    assert len(api.calls) == 2 and product_ids(op) == []
+    assert final["streams"]["products"]["walks"] == []
+    (health,) = op.rows("sync_health")
+    assert health["status"] == "succeeded"
+
+
 def test_a_page_larger_than_per_page_is_taken_whole():
     op, final = sync(PagedApi([P0 + P1 + P2, rows_at(T2, [7])], [1, None]))
     assert product_ids(op) == [1, 2, 3, 4, 5, 6, 7]
