@@ -52,13 +52,18 @@ lint: venv
 format: venv
 	$(BIN)/black --quiet .
 
+# The suite runs on one worker process per core (pytest-xdist), a test file on one worker: the
+# connector, the SDK's runner and the simulator share one interpreter, so one process keeps one
+# core busy. PYTEST_WORKERS=0 runs it in this process.
+PYTEST_WORKERS ?= auto
+
 ## test: lint, then the whole test suite (unit, simulator, integration, property tests, and
 ##       the dbt package on DuckDB, PostgreSQL, fakesnow, BigQuery and Redshift: tests/dbt)
 test: venv venv-dbt-engines
 	@status=0; \
 	$(BIN)/black --check --quiet . || status=1; \
 	$(BIN)/flake8 || status=1; \
-	$(BIN)/pytest $(PYTEST_ARGS) || status=1; \
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS) || status=1; \
 	exit $$status
 
 ## docs: regenerate the README's configuration table and docs/tables.md from the code
