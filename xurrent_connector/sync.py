@@ -230,9 +230,11 @@ class Sync:
         metrics = self.health.streams[stream.name]
         while True:
             try:
-                response = self.client.get(stream.path, self.params(stream, walk), metrics)
+                params = page_params(stream, walk, self.fields[stream.name], self.settings)
+                response = self.client.get(stream.path, params, metrics)
             except XurrentApiError as error:
-                walk = self.recover(stream, walk, error, metrics)
+                fields = self.fields[stream.name]
+                walk, self.fields[stream.name] = recovered(stream, walk, fields, error, metrics)
                 continue
             summary, records, skipped = summarise(stream, response, walk.end)
             repeated = repeated_page(stream, walk, summary, records)
@@ -277,33 +279,6 @@ class Sync:
             return 1
         return min(WALKS_AT_ONCE, math.ceil(WALKS_PER_RATE_SECOND * statistics.median(recent)))
 
-    def recover(self, stream, walk: Walk, error, metrics) -> Walk:
-        """Go past a 400 that is not the end of the walk: fields this server does not know
-        (left out for the rest of the sync, their columns stay NULL), or a refused page cursor
-        (restart at the last position). Any other failure is raised."""
-        if error.status != 400:
-            raise error
-        known = without_unknown_fields(stream, self.fields[stream.name], error)
-        if known is not None:
-            self.fields[stream.name] = known
-            return walk
-        if walk.next_page is None:
-            raise error
-        restarted = restart_after_refused_cursor(walk)
-        plan_text = restarted.query.describe(stream.cursor_field)
-        metrics.continued("the API refused the page cursor (HTTP 400)", plan_text)
-        return restarted
-
-    def params(self, stream: Stream, walk) -> dict:
-        """The query of a walk's next page: the stream's own parameters, the walk's filter and
-        the cursor of the previous page."""
-        params = {"sort": stream.sort, "per_page": str(self.settings.max_records_per_page)}
-        if self.fields[stream.name]:
-            params["fields"] = ",".join(self.fields[stream.name])
-        params.update(walk.query.params(stream.cursor_field))
-        params.update(walk.next_page or {})
-        return params
-
     def write(self, stream: Stream, page: Page) -> None:
         """Write one page and commit it with the stream's state (and its ``sync_health`` row
         when no walk of the stream is left); then end the sync if the page's walk loops.
@@ -338,6 +313,34 @@ class Sync:
         reached = self.states[name].reached
         self.op.upsert(HEALTH_TABLE, self.health.row(name, status, reached, error, ask))
         self.op.checkpoint(dump_state(self.states))
+
+
+def recovered(stream: Stream, walk: Walk, fields: tuple, error, metrics) -> tuple:
+    """The walk and fields to go on with past a 400 that is not the end of the walk: fields
+    this server does not know (left out for the rest of the sync, their columns stay NULL), or
+    a refused page cursor (restart at the last position). Any other failure is raised."""
+    if error.status != 400:
+        raise error
+    known = without_unknown_fields(stream, fields, error)
+    if known is not None:
+        return walk, known
+    if walk.next_page is None:
+        raise error
+    restarted = restart_after_refused_cursor(walk)
+    plan_text = restarted.query.describe(stream.cursor_field)
+    metrics.continued("the API refused the page cursor (HTTP 400)", plan_text)
+    return restarted, fields
+
+
+def page_params(stream: Stream, walk: Walk, fields: tuple, settings) -> dict:
+    """The query of a walk's next page: the stream's own parameters, the walk's filter and
+    the cursor of the previous page."""
+    params = {"sort": stream.sort, "per_page": str(settings.max_records_per_page)}
+    if fields:
+        params["fields"] = ",".join(fields)
+    params.update(walk.query.params(stream.cursor_field))
+    params.update(walk.next_page or {})
+    return params
 
 
 def summarise(stream: Stream, response, end: str | None = None) -> tuple[PageSummary, list, tuple]:
