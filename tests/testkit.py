@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from simulator import SimConfig
+from simulator import SCALES, SimConfig
 from simulator.hostile import FAULT_TARGETS
 from simulator.schema import BOOL, DATETIME, DECIMAL, INT, JSON, ORGREF, REF, SPECS
 from xurrent_connector.options import parse_settings
@@ -105,6 +105,16 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def sized(scale: str = "small", share: float = 1.0) -> dict:
+    """Simulator counts for a test that syncs the three tables of ``TABLE_NAMES``: those at
+    ``share`` of the ``scale`` preset, every other collection at its "tiny" size (generating
+    nine unread collections at "seed" size costs seconds per simulator). Pass it with the same
+    ``scale``, which also sets the preset's tie blocks."""
+    counts = dict(SCALES["tiny"])
+    counts.update({table: round(SCALES[scale][table] * share) for table in TABLE_NAMES})
+    return counts
 
 
 def configuration_for(sim, **overrides) -> dict:

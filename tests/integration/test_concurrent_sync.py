@@ -14,7 +14,14 @@ import re
 import time
 
 from fivetran_connector_sdk_common.logger import Logging
-from testkit import Recorder, api_requests, assert_matches_truth, configuration_for, query
+from testkit import (
+    Recorder,
+    api_requests,
+    assert_matches_truth,
+    configuration_for,
+    query,
+    sized,
+)
 
 from xurrent_connector.http import XurrentClient
 from xurrent_connector.options import parse_settings
@@ -22,6 +29,8 @@ from xurrent_connector.timestamps import format_utc, parse_utc
 from xurrent_connector.sync import WALKS_AT_ONCE, run_sync
 
 TABLES = ("organizations", "products", "projects")
+#: Two fifths of the "small" preset: enough pages to interleave, split and fail midway.
+SIZES = sized("small", 0.4)
 
 
 def interleaved(sim) -> bool:
@@ -57,7 +66,7 @@ def fail_requests_of(sim, collection: str, after: int):
 def test_concurrent_sync_lands_the_ground_truth_with_tables_interleaved(
     make_sim, runner, one_walk_per_stream
 ):
-    sim = make_sim(scale="small", latency_ms=2)
+    sim = make_sim(scale="small", **SIZES, latency_ms=2)
     result = runner.run(configuration_for(sim, max_records_per_page=50))
     assert_matches_truth(runner, sim)
     assert interleaved(sim), "tables were fetched one after the other"
@@ -78,7 +87,7 @@ def test_concurrent_sync_lands_the_ground_truth_with_tables_interleaved(
 def test_each_tables_progress_counts_only_its_own_requests(make_sim, runner):
     """With tables fetched at the same time, a table's summary line must not be credited with
     the other tables' requests (as it would be if it read the shared client's totals)."""
-    sim = make_sim(scale="small", latency_ms=2)
+    sim = make_sim(scale="small", **SIZES, latency_ms=2)
     result = runner.run(configuration_for(sim, max_records_per_page=50))
     assert interleaved(sim)
     for table in TABLES:
@@ -91,7 +100,7 @@ def test_each_tables_progress_counts_only_its_own_requests(make_sim, runner):
 def test_failure_in_one_table_keeps_what_the_others_did_and_resumes_without_loss(
     make_sim, runner, one_walk_per_stream
 ):
-    sim = make_sim(scale="small", latency_ms=1)
+    sim = make_sim(scale="small", **SIZES, latency_ms=1)
     stop_failing = fail_requests_of(sim, "products", after=6)
     configuration = configuration_for(sim, max_records_per_page=20, retry_attempts=1)
 
@@ -167,7 +176,7 @@ def walk_starts(requests: list[dict]) -> list[dict]:
 
 def test_at_high_response_times_a_long_walk_is_split_and_every_row_lands_once(make_sim, runner):
     # 150 ms a page: one walk makes under 7 requests a second, the burst limit allows 10.
-    sim = make_sim(scale="small", latency_ms=150)
+    sim = make_sim(scale="small", **SIZES, latency_ms=150)
     result = runner.run(configuration_for(sim, max_records_per_page=50, tables="products"))
 
     assert_matches_truth(runner, sim, tables=("products",))
@@ -194,7 +203,7 @@ def test_at_high_response_times_a_long_walk_is_split_and_every_row_lands_once(ma
 def test_a_sync_failing_while_a_stream_is_split_resumes_every_walk_without_loss(
     make_sim, runner, split_eagerly
 ):
-    sim = make_sim(scale="small", latency_ms=1)
+    sim = make_sim(scale="small", **SIZES, latency_ms=1)
     stop_failing = fail_requests_of(sim, "products", after=12)
     configuration = configuration_for(
         sim, max_records_per_page=20, retry_attempts=1, tables="products"
@@ -232,7 +241,7 @@ def test_split_walks_never_move_the_cursor_past_the_rows_read_whatever_the_clock
     # The data ends six hours before this machine's clock, as if the API's clock lagged by six
     # hours: the split points near the top lie past every row, and their ranges read nothing.
     anchor = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 6 * 3600))
-    sim = make_sim(scale="small", anchor=anchor)
+    sim = make_sim(scale="small", **SIZES, anchor=anchor)
     # Busy last hour (a page spans minutes), so walks near the top are split too.
     recent = [row["id"] for row in sim.ground_truth("products")][::5]
     for offset, row_id in enumerate(recent):

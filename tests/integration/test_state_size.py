@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from testkit import configuration_for
+from testkit import configuration_for, sized
 
 from xurrent_connector.options import parse_settings
 from xurrent_connector.sync import run_sync
@@ -41,7 +41,7 @@ class MeasuringOperations:
 
 
 def test_the_largest_checkpoint_of_a_seed_size_sync_is_under_1_kb(make_sim, make_client):
-    sim = make_sim(scale="seed")
+    sim = make_sim(scale="seed", **sized("seed"))
     settings = parse_settings(configuration_for(sim))
     op = MeasuringOperations()
     # The client paces on a fake clock: the burst pacing would otherwise take a minute.
