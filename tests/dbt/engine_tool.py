@@ -234,8 +234,12 @@ def _csv_value(value):
 
 
 def load_snowflake(warehouse: Path) -> None:
-    """Every table into fakesnow's database XURRENT_CONNECTOR, through the (patched)
-    Snowflake connector; JSON columns through parse_json, as VARIANT."""
+    """Every table into fakesnow's database XURRENT_CONNECTOR: created through the (patched)
+    Snowflake connector, so that fakesnow knows each column's Snowflake type, then filled by
+    fakesnow's DuckDB straight from the warehouse file (attached read-only): an INSERT with
+    the rows as values would go through fakesnow's SQL translation, seconds per table. The
+    columns are created in the warehouse's order, so `select *` fills them; DuckDB casts each
+    value to its column's type (JSON into VARIANT, which fakesnow keeps as JSON)."""
     import snowflake.connector
 
     with contextlib.closing(snowflake.connector.connect(database="XURRENT_CONNECTOR")) as conn:
@@ -244,23 +248,16 @@ def load_snowflake(warehouse: Path) -> None:
             cursor.execute(f"create schema if not exists {schema}")
             definition = ", ".join(f"{name} {mapped('snowflake', kind)}" for name, kind in columns)
             cursor.execute(f"create table {schema}.{table} ({definition})")
-            values = ", ".join(
-                f"parse_json(column{i})" if kind == "JSON" else f"column{i}"
-                for i, (_, kind) in enumerate(columns, start=1)
-            )
-            placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            rows = table_rows(warehouse, schema, table)
-            # One statement per table: fakesnow translates every statement with sqlglot.
-            if rows:
-                cursor.execute(
-                    f"insert into {schema}.{table} select {values}"
-                    f" from values {', '.join([placeholders] * len(rows))}",
-                    [_snowflake_value(value) for row in rows for value in row],
+        duck = conn._duck_conn  # fakesnow's own DuckDB connection (its write_pandas uses it)
+        duck.execute(f"attach '{warehouse}' as connector_warehouse (read_only)")
+        try:
+            for schema, table in catalog(warehouse):
+                duck.execute(
+                    f'insert into XURRENT_CONNECTOR."{schema}"."{table}"'
+                    f' select * from connector_warehouse."{schema}"."{table}"'
                 )
-
-
-def _snowflake_value(value):
-    return value.isoformat() if isinstance(value, dt.datetime) else value
+        finally:
+            duck.execute("detach connector_warehouse")
 
 
 # --- running dbt ------------------------------------------------------------------------------
