@@ -14,7 +14,9 @@ destination uses (TYPES).
             answered from the warehouse's catalog instead of a connection; then every compiled
             model, snapshot and test is parsed and checked by sql_rules.py.
 
-Prints one JSON object (paths and counts) on its last line.
+The package is parsed first, once for all the commands (--wait-for: then the tool waits for
+the warehouse, so that dbt starts and parses while the tests still sync). Prints one JSON
+object (paths and counts) on its last line.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -263,25 +266,52 @@ def load_snowflake(warehouse: Path) -> None:
 # --- running dbt ------------------------------------------------------------------------------
 
 
-def run_dbt(workdir: Path, command: list[str], variables: dict) -> dict:
-    """One dbt command in this process; its results as the tests read them."""
-    from dbt.cli.main import dbtRunner
+#: The project as parse_project() parsed it, for every command of this process (dbt's own
+#: programmatic use: a preloaded manifest); None until then, or when the parse failed (each
+#: command then parses, and reports, itself).
+PARSED: dict = {"manifest": None}
 
-    target = workdir / "target"
-    arguments = [
-        *command,
+
+def dbt_flags(workdir: Path, variables: dict) -> list[str]:
+    return [
         "--project-dir",
         str(PROJECT),
         "--profiles-dir",
         str(workdir),
         "--target-path",
-        str(target),
+        str(workdir / "target"),
         "--log-path",
         str(workdir / "logs"),
         "--vars",
         json.dumps(variables),
     ]
-    outcome = dbtRunner().invoke(arguments)
+
+
+def parse_project(workdir: Path, variables: dict) -> None:
+    """Parse the package once; it needs the profile but no warehouse, so it runs while the
+    tests still sync and combine the warehouse (--wait-for)."""
+    from dbt.cli.main import dbtRunner
+
+    parsed = dbtRunner().invoke(["parse", *dbt_flags(workdir, variables)])
+    PARSED["manifest"] = parsed.result if parsed.success else None
+
+
+def wait_for(path: str | None, timeout: float = 900) -> None:
+    """Until `path` exists (the tests create it once the warehouse is ready)."""
+    deadline = time.monotonic() + timeout
+    while path and not Path(path).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{path} did not appear within {timeout} seconds")
+        time.sleep(0.1)
+
+
+def run_dbt(workdir: Path, command: list[str], variables: dict) -> dict:
+    """One dbt command in this process; its results as the tests read them."""
+    from dbt.cli.main import dbtRunner
+
+    target = workdir / "target"
+    arguments = [*command, *dbt_flags(workdir, variables)]
+    outcome = dbtRunner(manifest=PARSED["manifest"]).invoke(arguments)
     results = []
     results_file = target / "run_results.json"
     if results_file.exists() and command[0] in ("build", "run", "test", "snapshot"):
@@ -365,11 +395,16 @@ def _fetcher(cursor):
     return fetch
 
 
+def write_profile(arguments) -> None:
+    workdir = Path(arguments.workdir)
+    settings = dict(workdir=workdir, warehouse=arguments.warehouse, socket=arguments.socket)
+    profile = PROFILES[arguments.engine].format(port=arguments.port, **settings)
+    (workdir / "profiles.yml").write_text(profile)
+
+
 def build(arguments) -> dict:
     workdir = Path(arguments.workdir)
     engine = arguments.engine
-    settings = dict(workdir=workdir, warehouse=arguments.warehouse, socket=arguments.socket)
-    (workdir / "profiles.yml").write_text(PROFILES[engine].format(port=arguments.port, **settings))
     variables = json.loads(arguments.vars)
     steps = [json.loads(step) for step in arguments.step]
     if engine == "duckdb":
@@ -382,7 +417,11 @@ def build(arguments) -> dict:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
             DuckDBConnectionManager._ENV = None
-        write_rows(workdir, _duckdb_fetch(workdir))
+        with contextlib.closing(
+            duckdb.connect(str(workdir / "xurrent_dbt.duckdb"), read_only=True)
+        ) as connection:
+            connection.execute("set TimeZone = 'UTC'")
+            write_rows(workdir, _duckdb_fetch(connection))
         return {"runs": runs, "rows": str(workdir / "rows.json")}
     if engine == "postgres":
         import psycopg2
@@ -407,14 +446,10 @@ def build(arguments) -> dict:
             return _run_steps(workdir, steps, variables, _fetcher(c.cursor()))
 
 
-def _duckdb_fetch(workdir: Path):
+def _duckdb_fetch(connection):
     def fetch(sql):
-        with contextlib.closing(
-            duckdb.connect(str(workdir / "xurrent_dbt.duckdb"), read_only=True)
-        ) as connection:
-            connection.execute("set TimeZone = 'UTC'")
-            cursor = connection.execute(sql)
-            return [description[0] for description in cursor.description], cursor.fetchall()
+        cursor = connection.execute(sql)
+        return [description[0] for description in cursor.description], cursor.fetchall()
 
     return fetch
 
@@ -436,7 +471,6 @@ def compile_offline(arguments) -> dict:
     """`dbt compile` with the adapter's macros; introspection answered from the catalog."""
     workdir = Path(arguments.workdir)
     engine = arguments.engine
-    (workdir / "profiles.yml").write_text(PROFILES[engine])
     tables = catalog(Path(arguments.warehouse))
     _answer_introspection(engine, tables)
     run = run_dbt(workdir, ["compile", "--no-populate-cache"], json.loads(arguments.vars))
@@ -533,9 +567,15 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--socket", help="PostgreSQL's socket directory")
     parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument(
+        "--wait-for", help="parse the package, then wait until this file exists to go on"
+    )
     arguments = parser.parse_args(argv)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     Path(arguments.workdir).mkdir(parents=True, exist_ok=True)
+    write_profile(arguments)
+    parse_project(Path(arguments.workdir), json.loads(arguments.vars))
+    wait_for(arguments.wait_for)
     if arguments.action == "build":
         summary = build(arguments)
     else:

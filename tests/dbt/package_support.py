@@ -175,15 +175,21 @@ class Dbt:
         return query_duckdb(self.database, sql.replace("{s}", OUTPUT_SCHEMA))
 
 
+def start_dbt() -> None:
+    """Start the session's dbt process now, if it is not running: a test calls it before it
+    syncs, so that dbt starts (seconds of CPU) while the connector syncs."""
+    require_dbt()
+    _PersistentDbt.start()
+
+
 class _PersistentDbt:
-    """The one dbt process of the test session (started on first use, stopped at exit)."""
+    """The one dbt process of the test session (started by start_dbt() or on first use,
+    stopped at exit)."""
 
     process: subprocess.Popen | None = None
 
     @classmethod
-    def run(
-        cls, command: list[str], flags: list[str], environment: dict, cwd: Path
-    ) -> tuple[int, str]:
+    def start(cls) -> None:
         if cls.process is None or cls.process.poll() is not None:
             cls.process = subprocess.Popen(
                 [str(DBT_VENV / "bin" / "python"), str(PERSISTENT_DBT)],
@@ -193,6 +199,12 @@ class _PersistentDbt:
                 env=dict(os.environ, DBT_SEND_ANONYMOUS_USAGE_STATS="false", DO_NOT_TRACK="1"),
             )
             atexit.register(cls.stop)
+
+    @classmethod
+    def run(
+        cls, command: list[str], flags: list[str], environment: dict, cwd: Path
+    ) -> tuple[int, str]:
+        cls.start()
         request = {"command": command, "flags": flags, "env": environment, "cwd": str(cwd)}
         cls.process.stdin.write(json.dumps(request) + "\n")
         cls.process.stdin.flush()

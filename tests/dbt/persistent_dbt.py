@@ -35,7 +35,7 @@ def main() -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    from dbt.cli.main import dbtRunner
+    from dbt.cli.main import dbtRunner  # most of dbt's start, done before the first request
 
     manifests: dict[str, object] = {}
     for line in sys.stdin:
