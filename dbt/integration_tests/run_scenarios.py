@@ -15,10 +15,11 @@ pass.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +27,6 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
-DBT = Path(sys.executable).parent / "dbt"
 RERUN = ["--select", "xurrent__table_sizes", "xurrent__projects_snapshot"]
 
 
@@ -41,26 +41,27 @@ def prepare(workdir: Path) -> None:
 
 def dbt(arguments, *command: str, variables: dict | None = None) -> tuple[bool, list]:
     """One dbt command; its success and the statuses of what it ran."""
+    from dbt.cli.main import dbtRunner
+
     project = str(arguments.workdir)
-    full = [str(DBT), *command, "--project-dir", project, "--profiles-dir", project]
+    full = [*command, "--project-dir", project, "--profiles-dir", project]
     if command[0] != "deps":  # deps writes dbt_packages/ here and takes no target path
         full += ["--target-path", str(arguments.target_path)]
     full += ["--log-path", str(arguments.log_path)]
     if variables:
         full += ["--vars", json.dumps(variables)]
-    environment = dict(
-        os.environ,
-        XURRENT_INTEGRATION_DATABASE=str(arguments.database),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-    )
-    completed = subprocess.run(full, env=environment, capture_output=True, text=True)
+    os.environ["XURRENT_INTEGRATION_DATABASE"] = str(arguments.database)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        result = dbtRunner().invoke(full)
     results_file = arguments.target_path / "run_results.json"
     statuses = []
     if command[0] in ("build", "seed") and results_file.exists():
         statuses = [r["status"] for r in json.loads(results_file.read_text())["results"]]
-    if completed.returncode:
-        print(completed.stdout[-3000:], completed.stderr[-2000:], sep="\n")
-    return completed.returncode == 0, statuses
+    if not result.success:
+        print(printed.getvalue()[-5000:], result.exception or "", sep="\n")
+    return result.success, statuses
 
 
 def main(argv=None) -> int:
@@ -84,7 +85,10 @@ def run_scenarios(arguments) -> int:
     scenarios = yaml.safe_load((HERE / "scenarios.yml").read_text())["scenarios"]
     # The seeds first: the staging models find the connections' tables by introspection, not
     # through the DAG, so a `dbt build` could reach them before it loaded the seeds.
-    steps = [("deps", ("deps",), None), ("seeds", ("seed", "--full-refresh"), None)]
+    steps = [
+        ("deps", ("deps",), None),
+        ("seeds", ("seed", "--full-refresh"), scenarios[0]["vars"] if scenarios else None),
+    ]
     for scenario in scenarios:
         steps.append((scenario["name"], ("build",), scenario["vars"]))
         if scenario.get("rerun"):

@@ -52,6 +52,41 @@ from ranked
   not coalesce({{ deleted_column }}, false)
 {%- endmacro -%}
 
+{#- The columns of a staging model read from stg_xurrent__<table>_tmp: the key
+    '<account>:<id>' as <entity>_key, source_relation, the owning account as account_id, the
+    record's id as <entity>_id, then every other column of columns.sql in its order, renamed
+    where `renamed` says so (flags as is_..., durations with their unit). The lifecycle columns
+    (_fivetran_deleted, archived_at, trashed_at) are left out: a live model has no removed row,
+    and a removed model adds them with removal_fields(). -#}
+{%- macro staged_fields(table, entity, renamed={}) -%}
+  {%- set left_out = ['id', 'account_id', '_fivetran_deleted', 'archived_at', 'trashed_at'] %}
+        {{ xurrent.record_key('owning_account_id', 'source_relation', 'id') }} as {{ entity }}_key,
+        source_relation,
+        owning_account_id as account_id,
+        id as {{ entity }}_id
+  {%- for column in xurrent.table_columns(table) %}
+    {%- set name = column[2] if column | length > 2 else column[0] %}
+    {%- if name not in left_out -%}
+        ,
+        {{ name }}{{ ' as ' ~ renamed[name] if name in renamed }}
+    {%- endif %}
+  {%- endfor %}
+{%- endmacro -%}
+
+{#- The columns a removed model adds: when the record moved to the archive or the trash, and
+    how it was removed ('deleted' when neither moment is known: a time entry whose `deleted`
+    field is true, or a row whose bin entry was never read). -#}
+{%- macro removal_fields() -%}
+        archived_at,
+        trashed_at,
+        case
+            when trashed_at is not null then 'trashed'
+            when archived_at is not null then 'archived'
+            else 'deleted'
+        end as removal_state,
+        coalesce(trashed_at, archived_at) as removed_at
+{%- endmacro -%}
+
 {#- The columns of both project staging models (live and removed). -#}
 {%- macro project_fields() -%}
         {{ xurrent.record_key('owning_account_id', 'source_relation', 'id') }} as project_key,
@@ -66,6 +101,7 @@ from ranked
         status,
         manager_id,
         manager_name,
+        manager_account_id,
         customer_id,
         customer_name,
         customer_account_id,

@@ -102,6 +102,7 @@
   {%- elif key == 'string' -%}{{ xurrent.type_text() }}
   {%- elif key == 'boolean' -%}{{ dbt.type_boolean() }}
   {%- elif key == 'timestamp' -%}{{ xurrent.type_timestamp_tz() }}
+  {%- elif key == 'date' -%}date
   {%- elif key == 'decimal' -%}{{ xurrent.type_decimal() }}
   {%- elif key == 'double' -%}{{ xurrent.type_double() }}
   {%- elif key == 'json' -%}{{ xurrent.type_json() }}

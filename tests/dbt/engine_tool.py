@@ -14,7 +14,9 @@ destination uses (TYPES).
             answered from the warehouse's catalog instead of a connection; then every compiled
             model, snapshot and test is parsed and checked by sql_rules.py.
 
-Prints one JSON object (paths and counts) on its last line.
+The package is parsed first, once for all the commands (--wait-for: then the tool waits for
+the warehouse, so that dbt starts and parses while the tests still sync). Prints one JSON
+object (paths and counts) on its last line.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -234,8 +237,12 @@ def _csv_value(value):
 
 
 def load_snowflake(warehouse: Path) -> None:
-    """Every table into fakesnow's database XURRENT_CONNECTOR, through the (patched)
-    Snowflake connector; JSON columns through parse_json, as VARIANT."""
+    """Every table into fakesnow's database XURRENT_CONNECTOR: created through the (patched)
+    Snowflake connector, so that fakesnow knows each column's Snowflake type, then filled by
+    fakesnow's DuckDB straight from the warehouse file (attached read-only): an INSERT with
+    the rows as values would go through fakesnow's SQL translation, seconds per table. The
+    columns are created in the warehouse's order, so `select *` fills them; DuckDB casts each
+    value to its column's type (JSON into VARIANT, which fakesnow keeps as JSON)."""
     import snowflake.connector
 
     with contextlib.closing(snowflake.connector.connect(database="XURRENT_CONNECTOR")) as conn:
@@ -244,26 +251,58 @@ def load_snowflake(warehouse: Path) -> None:
             cursor.execute(f"create schema if not exists {schema}")
             definition = ", ".join(f"{name} {mapped('snowflake', kind)}" for name, kind in columns)
             cursor.execute(f"create table {schema}.{table} ({definition})")
-            values = ", ".join(
-                f"parse_json(column{i})" if kind == "JSON" else f"column{i}"
-                for i, (_, kind) in enumerate(columns, start=1)
-            )
-            placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-            rows = table_rows(warehouse, schema, table)
-            # One statement per table: fakesnow translates every statement with sqlglot.
-            if rows:
-                cursor.execute(
-                    f"insert into {schema}.{table} select {values}"
-                    f" from values {', '.join([placeholders] * len(rows))}",
-                    [_snowflake_value(value) for row in rows for value in row],
+        duck = conn._duck_conn  # fakesnow's own DuckDB connection (its write_pandas uses it)
+        duck.execute(f"attach '{warehouse}' as connector_warehouse (read_only)")
+        try:
+            for schema, table in catalog(warehouse):
+                duck.execute(
+                    f'insert into XURRENT_CONNECTOR."{schema}"."{table}"'
+                    f' select * from connector_warehouse."{schema}"."{table}"'
                 )
-
-
-def _snowflake_value(value):
-    return value.isoformat() if isinstance(value, dt.datetime) else value
+        finally:
+            duck.execute("detach connector_warehouse")
 
 
 # --- running dbt ------------------------------------------------------------------------------
+
+
+#: The project as parse_project() parsed it, for every command of this process (dbt's own
+#: programmatic use: a preloaded manifest); None until then, or when the parse failed (each
+#: command then parses, and reports, itself).
+PARSED: dict = {"manifest": None}
+
+
+def dbt_flags(workdir: Path, variables: dict) -> list[str]:
+    return [
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(workdir),
+        "--target-path",
+        str(workdir / "target"),
+        "--log-path",
+        str(workdir / "logs"),
+        "--vars",
+        json.dumps(variables),
+    ]
+
+
+def parse_project(workdir: Path, variables: dict) -> None:
+    """Parse the package once; it needs the profile but no warehouse, so it runs while the
+    tests still sync and combine the warehouse (--wait-for)."""
+    from dbt.cli.main import dbtRunner
+
+    parsed = dbtRunner().invoke(["parse", *dbt_flags(workdir, variables)])
+    PARSED["manifest"] = parsed.result if parsed.success else None
+
+
+def wait_for(path: str | None, timeout: float = 900) -> None:
+    """Until `path` exists (the tests create it once the warehouse is ready)."""
+    deadline = time.monotonic() + timeout
+    while path and not Path(path).exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{path} did not appear within {timeout} seconds")
+        time.sleep(0.1)
 
 
 def run_dbt(workdir: Path, command: list[str], variables: dict) -> dict:
@@ -271,20 +310,8 @@ def run_dbt(workdir: Path, command: list[str], variables: dict) -> dict:
     from dbt.cli.main import dbtRunner
 
     target = workdir / "target"
-    arguments = [
-        *command,
-        "--project-dir",
-        str(PROJECT),
-        "--profiles-dir",
-        str(workdir),
-        "--target-path",
-        str(target),
-        "--log-path",
-        str(workdir / "logs"),
-        "--vars",
-        json.dumps(variables),
-    ]
-    outcome = dbtRunner().invoke(arguments)
+    arguments = [*command, *dbt_flags(workdir, variables)]
+    outcome = dbtRunner(manifest=PARSED["manifest"]).invoke(arguments)
     results = []
     results_file = target / "run_results.json"
     if results_file.exists() and command[0] in ("build", "run", "test", "snapshot"):
@@ -368,11 +395,16 @@ def _fetcher(cursor):
     return fetch
 
 
+def write_profile(arguments) -> None:
+    workdir = Path(arguments.workdir)
+    settings = dict(workdir=workdir, warehouse=arguments.warehouse, socket=arguments.socket)
+    profile = PROFILES[arguments.engine].format(port=arguments.port, **settings)
+    (workdir / "profiles.yml").write_text(profile)
+
+
 def build(arguments) -> dict:
     workdir = Path(arguments.workdir)
     engine = arguments.engine
-    settings = dict(workdir=workdir, warehouse=arguments.warehouse, socket=arguments.socket)
-    (workdir / "profiles.yml").write_text(PROFILES[engine].format(port=arguments.port, **settings))
     variables = json.loads(arguments.vars)
     steps = [json.loads(step) for step in arguments.step]
     if engine == "duckdb":
@@ -385,7 +417,11 @@ def build(arguments) -> dict:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
             DuckDBConnectionManager._ENV = None
-        write_rows(workdir, _duckdb_fetch(workdir))
+        with contextlib.closing(
+            duckdb.connect(str(workdir / "xurrent_dbt.duckdb"), read_only=True)
+        ) as connection:
+            connection.execute("set TimeZone = 'UTC'")
+            write_rows(workdir, _duckdb_fetch(connection))
         return {"runs": runs, "rows": str(workdir / "rows.json")}
     if engine == "postgres":
         import psycopg2
@@ -410,14 +446,10 @@ def build(arguments) -> dict:
             return _run_steps(workdir, steps, variables, _fetcher(c.cursor()))
 
 
-def _duckdb_fetch(workdir: Path):
+def _duckdb_fetch(connection):
     def fetch(sql):
-        with contextlib.closing(
-            duckdb.connect(str(workdir / "xurrent_dbt.duckdb"), read_only=True)
-        ) as connection:
-            connection.execute("set TimeZone = 'UTC'")
-            cursor = connection.execute(sql)
-            return [description[0] for description in cursor.description], cursor.fetchall()
+        cursor = connection.execute(sql)
+        return [description[0] for description in cursor.description], cursor.fetchall()
 
     return fetch
 
@@ -439,7 +471,6 @@ def compile_offline(arguments) -> dict:
     """`dbt compile` with the adapter's macros; introspection answered from the catalog."""
     workdir = Path(arguments.workdir)
     engine = arguments.engine
-    (workdir / "profiles.yml").write_text(PROFILES[engine])
     tables = catalog(Path(arguments.warehouse))
     _answer_introspection(engine, tables)
     run = run_dbt(workdir, ["compile", "--no-populate-cache"], json.loads(arguments.vars))
@@ -536,9 +567,15 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--socket", help="PostgreSQL's socket directory")
     parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument(
+        "--wait-for", help="parse the package, then wait until this file exists to go on"
+    )
     arguments = parser.parse_args(argv)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     Path(arguments.workdir).mkdir(parents=True, exist_ok=True)
+    write_profile(arguments)
+    parse_project(Path(arguments.workdir), json.loads(arguments.vars))
+    wait_for(arguments.wait_for)
     if arguments.action == "build":
         summary = build(arguments)
     else:

@@ -117,8 +117,10 @@ class EngineRun:
 
 
 def start_engine(action: str, engine: str, warehouse: Path, workdir: Path, variables: dict,
-                 steps=(), postgres: PostgresServer | None = None):  # fmt: skip
-    """Start engine_tool.py for one engine; finish_engine() waits for it."""
+                 steps=(), postgres: PostgresServer | None = None,
+                 wait_for: Path | None = None):  # fmt: skip
+    """Start engine_tool.py for one engine; finish_engine() waits for it. With `wait_for`, the
+    tool parses the package and then waits for that file (the warehouse ready)."""
     command = [
         str(DBT_VENV / "bin" / "python"),
         str(ENGINE_TOOL),
@@ -134,10 +136,22 @@ def start_engine(action: str, engine: str, warehouse: Path, workdir: Path, varia
     ]
     if postgres is not None:
         command += ["--socket", str(postgres.socket), "--port", str(PG_PORT)]
+    if wait_for is not None:
+        command += ["--wait-for", str(wait_for)]
     log = open(workdir.parent / f"{engine}.log", "w+")
     environment = dict(os.environ, DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     return engine, process, log, time.monotonic()
+
+
+def stop_engine(started) -> None:
+    """Kill an engine that has not finished (the fixture failed before the warehouse was
+    ready)."""
+    _, process, log, _ = started
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    log.close()
 
 
 def finish_engine(started, timeout: float = 400) -> EngineRun:

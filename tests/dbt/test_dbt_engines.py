@@ -2,15 +2,17 @@
 wrote: built on DuckDB, on a real PostgreSQL server and on fakesnow (Snowflake), compiled for
 BigQuery and Redshift with their adapters' macros and checked by sql_rules.py.
 
-The warehouse holds two connections (a directory account and a support domain, each synced by
-the real connector from a simulator) with what broke the package on some warehouses planted in
-it: one organization's copy without updated_at (NULLs sort first on PostgreSQL and Snowflake, last
-on DuckDB), the support connection's projects.custom_fields stored as text while the directory's
-is JSON, no products table in the support connection, and the support connection's organizations
-synced 8 hours ago. DuckDB, PostgreSQL and fakesnow run `dbt build` and `dbt source
+The warehouse holds two connections (a directory account syncing every table, whose simulator
+shows archived and trashed records so that one sync writes removed rows of every kind, and a
+support domain syncing the first three tables, each synced by the real connector from a
+simulator) with what broke the package on some warehouses planted in it: one organization's copy
+without updated_at (NULLs sort first on PostgreSQL and Snowflake, last on DuckDB), the support
+connection's projects.custom_fields stored as text while the directory's is JSON, no products
+table in the support connection, and the support connection's organizations synced 8 hours
+ago. DuckDB, PostgreSQL and fakesnow run `dbt build` and `dbt source
 freshness` (the first two also a rerun of the incremental model and the snapshot, which fakesnow
-cannot run), BigQuery and Redshift `dbt compile`: side by side, one process each (about a minute
-of two cores).
+cannot run), BigQuery and Redshift `dbt compile`: side by side, one process each, started before
+the syncs so that dbt's start and parse overlap them (about a minute and a half of two cores).
 Expected figures come from the simulators' ground truth; the other engines must then equal
 DuckDB value for value, every model and every test result.
 """
@@ -23,9 +25,11 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from engines import PostgresServer, finish_engine, start_engine
+from engines import PostgresServer, finish_engine, start_engine, stop_engine
 from package_support import (
     DBT_VENV,
+    FIRST_TABLES,
+    TABLE_OF,
     clean_dataset,
     execute_duckdb,
     live_project_ids,
@@ -35,9 +39,13 @@ from package_support import (
 )
 from testkit import ACCOUNT, TOKEN, ConnectorRunner
 
+from xurrent_connector.streams import TABLE_NAMES as TABLES
+
 from simulator import SimConfig, Simulator
 
 DIRECTORY, SUPPORT = "xurrent_directory", "xurrent_support"
+#: The tables whose records go to the archive and the trash, by simulator collection.
+REMOVABLE = ("projects", "people", "cis", "project_tasks", "time_entries")
 RELATIONS = {f"xurrent_connector.{DIRECTORY}", f"xurrent_connector.{SUPPORT}"}
 VARIABLES = {
     "xurrent_database": "xurrent_connector",
@@ -79,7 +87,7 @@ def _simulator(**overrides) -> Simulator:
     return Simulator(SimConfig(**values)).start()
 
 
-def _sync(sim: Simulator, project: Path, again: bool = False) -> Path:
+def _sync(sim: Simulator, project: Path, **settings) -> Path:
     """One sync into project/files/warehouse.db. The runner switches the SDK's logging mode
     process-wide; it is put back, as conftest's sdk_logging does around every test (this runs
     in a module fixture, outside it), so that later tests see the defaults."""
@@ -87,9 +95,9 @@ def _sync(sim: Simulator, project: Path, again: bool = False) -> Path:
     from fivetran_connector_sdk_common import constants
 
     previous = (Logging.LOG_LEVEL, constants.DEBUGGING)
-    project.mkdir(parents=True, exist_ok=again)
+    project.mkdir(parents=True)
     try:
-        ConnectorRunner(str(project), _NoCapture()).run(sync_configuration(sim))
+        ConnectorRunner(str(project), _NoCapture()).run(sync_configuration(sim, **settings))
     finally:
         Logging.LOG_LEVEL, constants.DEBUGGING = previous
     return project / "files" / "warehouse.db"
@@ -102,22 +110,29 @@ def _combine(directory_file: Path, support_file: Path, combined: Path, support) 
         f"attach '{directory_file}' as directory_side (read_only)",
         f"attach '{support_file}' as support_side (read_only)",
     ]
-    for schema, side in ((DIRECTORY, "directory_side"), (SUPPORT, "support_side")):
+    for schema, side, path in (
+        (DIRECTORY, "directory_side", directory_file),
+        (SUPPORT, "support_side", support_file),
+    ):
         statements.append(f"create schema {schema}")
-        for table in ("organizations", "products", "projects", "sync_health"):
+        for (table,) in query_duckdb(
+            path,
+            "select table_name from information_schema.tables where table_schema = 'tester'",
+        ):
             statements.append(
                 f"create table {schema}.{table} as select * from {side}.tester.{table}"
             )
-    # The support account's own records do not exist in the directory account.
-    for collection in ("organizations", "products"):
-        owned = [
-            record["id"]
-            for record in support.ground_truth(collection)
-            if support.account_of(collection, record["id"]) == ACCOUNT
-        ]
-        statements.append(
-            f"delete from {DIRECTORY}.{collection} where id in ({', '.join(map(str, owned))})"
-        )
+    # The support account's own organizations do not exist in the directory account. (Its
+    # products do: the support connection has no products table, and the directory's
+    # configuration items name them.)
+    owned = [
+        record["id"]
+        for record in support.ground_truth("organizations")
+        if support.account_of("organizations", record["id"]) == ACCOUNT
+    ]
+    statements.append(
+        f"delete from {DIRECTORY}.organizations where id in ({', '.join(map(str, owned))})"
+    )
     execute_duckdb(combined, *statements)
     # An organization both connections see: the support copy lost its updated_at (and says
     # something else), so the directory's copy must be kept on every engine.
@@ -142,38 +157,38 @@ def _combine(directory_file: Path, support_file: Path, combined: Path, support) 
 
 @pytest.fixture(scope="module")
 def engines(tmp_path_factory):
-    """Sync two simulators, combine, then build and compile on every engine at once."""
+    """Start every engine (each parses the package while the warehouse is made), sync two
+    simulators, combine, then let the engines build and compile at once."""
     require_dbt()
     root = tmp_path_factory.mktemp("engines")
-    directory = _simulator(account="widget-directory", directory_share=0.0)
+    warehouse = root / "combined" / "warehouse.db"
+    warehouse.parent.mkdir()
+    ready = warehouse.parent / "ready"
+    # The directory's collections show archived and trashed records: one sync reads them, then
+    # its archive and trash streams mark them removed (removed rows of every kind).
+    directory = _simulator(
+        account="widget-directory", directory_share=0.0, hide_archived_and_trashed=False
+    )
     support = _simulator(directory_account="widget-directory", directory_share=0.5)
-    postgres = None
+    postgres, started = None, []
     try:
-        for sim in (directory, support):
-            clean_dataset(sim)
-        # Removed projects too (synced first, then archived and trashed).
-        directory_file = _sync(directory, root / "directory")
-        archived, trashed = live_project_ids(directory)[:2]
-        directory.archive_project(archived)
-        directory.trash_project(trashed)
-        directory_file = _sync(directory, root / "directory", again=True)
-        support_file = _sync(support, root / "support")
-        warehouse = root / "combined" / "warehouse.db"
-        warehouse.parent.mkdir()
-        planted = _combine(directory_file, support_file, warehouse, support)
-        planted["removed"] = {(archived, "archived"), (trashed, "trashed")}
         postgres = PostgresServer().start()
-        started = []
         for engine in BUILT + COMPILED:
             workdir = root / engine
             workdir.mkdir()
             action = "build" if engine in BUILT else "compile"
             server = postgres if engine == "postgres" else None
+            steps = STEPS.get(engine, ())
             started.append(
-                start_engine(
-                    action, engine, warehouse, workdir, VARIABLES, STEPS.get(engine, ()), server
-                )
+                start_engine(action, engine, warehouse, workdir, VARIABLES, steps, server, ready)
             )
+        for sim in (directory, support):
+            clean_dataset(sim)
+        directory_file = _sync(directory, root / "directory")
+        support_file = _sync(support, root / "support", tables=FIRST_TABLES)
+        planted = _combine(directory_file, support_file, warehouse, support)
+        planted["removed"] = _removed(directory)
+        ready.touch()
         runs = {run.engine: run for run in map(finish_engine, started)}
         yield SimpleNamespace(
             runs=runs,
@@ -184,10 +199,27 @@ def engines(tmp_path_factory):
             root=root,
         )
     finally:
+        for engine in started:
+            stop_engine(engine)
         if postgres is not None:
             postgres.stop()
         directory.stop()
         support.stop()
+
+
+def _removed(sim: Simulator) -> dict[str, set]:
+    """Per table, the (id, removal state) of every record the sync writes as removed: archived,
+    trashed, or a time entry whose `deleted` field is true."""
+    removed = {}
+    for collection in REMOVABLE:
+        states = {record_id: "archived" for record_id in sim.archived_ids(collection)}
+        states.update({record_id: "trashed" for record_id in sim.trashed_ids(collection)})
+        if collection == "time_entries":
+            for record_id, row in sim.store.rows[collection].items():
+                if row.get("deleted") and record_id not in states:
+                    states[record_id] = "deleted"
+        removed[TABLE_OF.get(collection, collection)] = set(states.items())
+    return removed
 
 
 def _built(engines, engine: str):
@@ -221,8 +253,9 @@ def _runtime_columns(engines) -> dict[str, set[str]]:
 
 def test_several_connections_stack_with_source_relation_one_row_per_owner(engines):
     """Every organization once, keyed by its owning account; products from the one connection
-    that has the table; projects and sync_health per connection; every model carries
-    source_relation; every test passes (a missing table is a warning, not a failure)."""
+    that has the table (the directory, which owns them all); projects and sync_health per
+    connection; every model carries source_relation; every test passes (a missing table is a
+    warning, not a failure)."""
     duckdb_run = _built(engines, "duckdb")
     build = duckdb_run.run(BUILD)
     assert build["success"], build
@@ -239,13 +272,10 @@ def test_several_connections_stack_with_source_relation_one_row_per_owner(engine
     found = _model_rows(engines, "duckdb", "stg_xurrent__organizations")
     assert sorted(row["organization_key"] for row in found) == sorted(expected)
     assert {row["source_relation"] for row in found} == RELATIONS
-    owners = {support.account_of("products", r["id"]) for r in support.ground_truth("products")}
-    assert owners == {ACCOUNT, "widget-directory"}
     products = _model_rows(engines, "duckdb", "stg_xurrent__products")
-    assert sorted(row["product_key"] for row in products) == sorted(
-        f"widget-directory:{record['id']}"
-        for record in support.ground_truth("products")
-        if support.account_of("products", record["id"]) == "widget-directory"
+    assert sorted((row["product_key"], row["source_relation"]) for row in products) == sorted(
+        (f"widget-directory:{record['id']}", f"xurrent_connector.{DIRECTORY}")
+        for record in directory.ground_truth("products")
     )
     projects = {}
     for row in _model_rows(engines, "duckdb", "xurrent__projects"):
@@ -263,14 +293,16 @@ def test_several_connections_stack_with_source_relation_one_row_per_owner(engine
 
 def test_staging_keeps_every_column_the_connector_writes(engines):
     """Each table's staging columns hold every column of the connector's declaration (the
-    *_account_id columns of organization references included); the removed projects are the
-    ones archived and trashed."""
+    *_account_id columns of references included, in the live models too); the removed rows
+    of each table with archive and trash are the ones archived, trashed (or, for time
+    entries, deleted)."""
     from xurrent_connector import health, streams
 
     rows = _built(engines, "duckdb").rows()
     declared = {name: [c.name for c in stream.columns] for name, stream in streams.TABLES.items()}
     declared["sync_health"] = list(health.HEALTH_COLUMNS)
-    renamed = {"credentials": "credentials_used"}
+    # Named like a reserved word (credentials: Redshift) or a type (date).
+    renamed = {"credentials": "credentials_used", "date": "spent_on"}
     for table, columns in declared.items():
         model = (
             f"stg_xurrent__{table}_tmp" if table != "sync_health" else "stg_xurrent__sync_health"
@@ -278,31 +310,32 @@ def test_staging_keeps_every_column_the_connector_writes(engines):
         staged = set(rows[model]["columns"])
         missing = [c for c in columns if renamed.get(c, c) not in staged]
         assert missing == [], (table, missing)
-    for table in ("organizations", "products", "projects"):
+    for table in streams.TABLES:
         accounts = {c for c in declared[table] if c.endswith("_account_id")} - {"account_id"}
-        assert accounts and accounts <= set(rows[f"stg_xurrent__{table}"]["columns"]), table
-    removed = {
-        (row["project_id"], row["removal_state"])
-        for row in _model_rows(engines, "duckdb", "stg_xurrent__projects_removed")
-    }
-    assert removed == engines.planted["removed"]
+        assert accounts <= set(rows[f"stg_xurrent__{table}"]["columns"]), table
+    for table, expected in engines.planted["removed"].items():
+        entity = {"people": "person", "time_entries": "time_entry"}.get(table, table[:-1])
+        removed = {
+            (row[f"{entity}_id"], row["removal_state"])
+            for row in _model_rows(engines, "duckdb", f"stg_xurrent__{table}_removed")
+        }
+        assert removed == expected and expected, table
 
 
 def test_each_connector_table_is_read_by_one_model(engines):
     """Only the _tmp models (and sync_health's staging model) read the connector's tables:
-    the live and the removed projects share one read and one deduplication, and the table
-    sizes count from staging (before, both project models deduplicated the raw table and the
-    sizes read it a third time)."""
+    the live and the removed rows share one read and one deduplication, and the table sizes
+    count from staging (before, both project models deduplicated the raw table and the sizes
+    read it a third time)."""
+    from xurrent_connector import streams
+
     compiled = engines.root / "duckdb" / "target" / "compiled" / "xurrent" / "models"
     tables = [f'"{schema}".' for schema in (DIRECTORY, SUPPORT)]
     readers = {
         path.stem for path in compiled.rglob("*.sql") if any(t in path.read_text() for t in tables)
     }
-    assert readers == {
-        "stg_xurrent__organizations_tmp",
-        "stg_xurrent__products_tmp",
-        "stg_xurrent__projects_tmp",
-        "stg_xurrent__sync_health",
+    assert readers == {f"stg_xurrent__{table}_tmp" for table in streams.TABLES} | {
+        "stg_xurrent__sync_health"
     }
 
 
@@ -342,8 +375,10 @@ def test_custom_fields_become_columns_from_json_and_from_text(engines):
     """xurrent_projects_pass_through_columns: cost_center and tier of every live project equal
     the API's custom fields, from the directory's JSON and the support's text column alike."""
     for sim, relation in ((engines.directory, DIRECTORY), (engines.support, SUPPORT)):
-        truth = {}
+        truth, live = {}, set(live_project_ids(sim))
         for record in sim.ground_truth("projects"):
+            if record["id"] not in live:
+                continue  # the directory's simulator shows archived and trashed projects too
             fields = {field["id"]: field["value"] for field in record.get("custom_fields") or []}
             truth[record["id"]] = (fields.get("cost_center"), fields.get("tier"))
         assert any(values[0] for values in truth.values()), "no custom field to read"
@@ -392,9 +427,7 @@ def test_source_freshness_checks_every_connection(engines):
         }
         assert statuses == {
             "organizations": "warn",
-            "products": "pass",
-            "projects": "pass",
-            "sync_health": "pass",
+            **{table: "pass" for table in (*TABLES, "sync_health") if table != "organizations"},
         }, engine
 
 

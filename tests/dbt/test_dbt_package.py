@@ -18,11 +18,16 @@ import os
 import subprocess
 import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import oracles
 from package_support import (
     DBT_VENV,
+    FIRST_TABLES,
     MODELS_SCRIPT,
+    REFERENCES,
+    TABLE_OF,
     Dbt,
     DbtRun,
     clean_dataset,
@@ -33,6 +38,7 @@ from package_support import (
     planted,
     query_duckdb,
     read_results,
+    start_dbt,
     sync_configuration,
     warehouse_of,
 )
@@ -40,6 +46,37 @@ from package_support import (
 STG = "stg_xurrent__"
 MONITORING = "xurrent__sync_monitoring"
 PLANTED, ALERTS = "planted", "alerts"
+#: The tables of the package's version 0.3.0, and what one of their records is called (the
+#: staging model's key is `<entity>_key`).
+NEW_TABLES = {
+    "people": "person",
+    "teams": "team",
+    "sites": "site",
+    "services": "service",
+    "service_instances": "service_instance",
+    "configuration_items": "configuration_item",
+    "contracts": "contract",
+    "project_tasks": "project_task",
+    "time_entries": "time_entry",
+}
+
+
+def references_under_test() -> dict[tuple, tuple[str, str]]:
+    """Every relationships test of a reference: (test, model, column) -> the simulator's
+    collection and the field that makes it dangle (`service_provider`: the provider inside a
+    service reference)."""
+    found = {}
+    for collection, fields in REFERENCES.items():
+        model = STG + TABLE_OF.get(collection, collection)
+        for field in fields:
+            found[("relationships", model, f"{field}_id")] = (collection, field)
+            if field == "service":
+                found[("relationships", model, "service_provider_id")] = (
+                    collection,
+                    "service_provider",
+                )
+    return found
+
 
 #: Every data test of the package: (test, model, column) -> the scenario that makes it fail.
 TESTS = {
@@ -115,6 +152,14 @@ TESTS = {
     ("xurrent_flag_not_raised", MONITORING, "is_rows_anomaly"): ALERTS,
     ("xurrent_flag_not_raised", MONITORING, "is_table_size_anomaly"): ALERTS,
     ("xurrent_flag_not_raised", "xurrent__project_status_daily", "is_anomaly"): ALERTS,
+    # Version 0.3.0: every reference of every table, the new tables' keys and copies, and how
+    # the organization chart's walk up the managers ended.
+    **{key: PLANTED for key in references_under_test()},
+    **{
+        ("not_null", STG + table, f"{entity}_key"): PLANTED for table, entity in NEW_TABLES.items()
+    },
+    **{("xurrent_unique_combination", f"{STG}{table}_tmp", None): PLANTED for table in NEW_TABLES},
+    ("accepted_values", "xurrent__organization_chart", "chain_end"): PLANTED,
 }
 
 
@@ -167,29 +212,139 @@ def stream_error_rates(warehouse: Path, max_rate: float = 0.02) -> set[str]:
 # --- clean data -------------------------------------------------------------------------------
 
 
+def _visible(sim, collection: str) -> list[int]:
+    return sorted(row["id"] for row in sim.store.visible(collection))
+
+
+def plant_model_figures(sim, projects: list[int]) -> dict:
+    """What the organization chart, the asset inventory and the project progress must show,
+    planted in a cleaned dataset (they are also checked against the ground truth as a whole):
+
+    - a person whose manager is disabled: out of the chart, the person still reports to them;
+    - a CI bought for 1000.00 two years (730 days) ago, of a product depreciated straight line
+      over 4 years down to 200.00, whose warranty ends in 30 days and whose supplier (no other
+      contract's) has a contract ending in 10 days, for no customer;
+    - in a project's new phase, a task in progress past its deadline, planned 480 minutes, with
+      300 and 60 minutes written on it, and a completed task planned 240 minutes.
+    """
+    rows = sim.store.rows
+    today = datetime.now(timezone.utc).date()
+    people = [pid for pid in _visible(sim, "people") if not rows["people"][pid].get("disabled")]
+    managers = {(row.get("manager") or {}).get("id") for row in rows["people"].values()}
+    reporting = next(pid for pid in people if pid not in managers)
+    manager = next(pid for pid in people if pid != reporting)
+    planted(sim, "people", manager, disabled=True)
+    planted(sim, "people", reporting, manager={"id": manager, "name": "planted"})
+
+    product = _visible(sim, "products")[-7]
+    planted(
+        sim,
+        "products",
+        product,
+        depreciation_method="straight_line",
+        useful_life=4,
+        salvage_value="200.00",
+    )
+    contract_suppliers = {
+        (row.get("supplier") or {}).get("id") for row in rows["contracts"].values()
+    }
+    supplier = next(oid for oid in sorted(rows["organizations"]) if oid not in contract_suppliers)
+    ci, contract = _visible(sim, "cis")[0], _visible(sim, "contracts")[0]
+    planted(
+        sim,
+        "cis",
+        ci,
+        product={"id": product, "name": "planted"},
+        purchase_value="1000.00",
+        in_use_since=(today - timedelta(days=730)).isoformat(),
+        warranty_expiry_date=(today + timedelta(days=30)).isoformat(),
+        supplier={"id": supplier, "name": "planted"},
+    )
+    planted(
+        sim,
+        "contracts",
+        contract,
+        supplier={"id": supplier, "name": "planted"},
+        customer=None,
+        status="active",
+        start_date=(today - timedelta(days=355)).isoformat(),
+        expiry_date=(today + timedelta(days=10)).isoformat(),
+    )
+
+    project, phase = projects[-1], {"id": 990001, "name": "Planted phase"}
+    worked = {(row.get("project_task") or {}).get("id") for row in rows["time_entries"].values()}
+    late, done = [tid for tid in _visible(sim, "project_tasks") if tid not in worked][:2]
+    reference = {"id": project, "subject": rows["projects"][project]["subject"]}
+    now = int(time.time())
+    planted(
+        sim,
+        "project_tasks",
+        late,
+        project=reference,
+        phase=phase,
+        status="in_progress",
+        deadline=now - 2 * 86400,
+        planned_effort=480,
+    )
+    planted(
+        sim,
+        "project_tasks",
+        done,
+        project=reference,
+        phase=phase,
+        status="completed",
+        deadline=None,
+        planned_effort=240,
+    )
+    entries = [eid for eid in _visible(sim, "time_entries") if eid not in worked][:2]
+    for entry, minutes in zip(entries, (300, 60)):
+        planted(
+            sim,
+            "time_entries",
+            entry,
+            project_task={"id": late, "subject": "planted"},
+            time_spent=minutes,
+            deleted=False,
+        )
+    return {
+        "reporting_to_disabled": reporting,
+        "ci": ci,
+        "contract": contract,
+        "project_phase": (project, phase["id"]),
+    }
+
+
 def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
     make_sim, runner, tmp_path
 ):
-    """`dbt build` after a first sync of a cleaned dataset, then `tools/models.py` (what `make
-    models` runs) after a second. Between them one project is archived and one trashed, a
+    """`dbt build` of the snapshot and the table sizes (and what they read) after a first sync
+    (every table) of a cleaned dataset, then `tools/models.py` (what `make models` runs) after
+    a second (the first three tables). Between them one project is archived and one trashed, a
     completed project reopens, another completes and a third gets a new completion target.
-    Both runs pass every dbt test (exactly the tests of TESTS); the second (a rerun of the
-    incremental model and the snapshot) agrees with the simulator's ground truth, the status
-    history included."""
+    Both runs pass every dbt test they run, the second exactly the tests of TESTS; the second
+    (a rerun of the incremental model and the snapshot) agrees with the simulator's ground
+    truth, the status history included; the organization chart,
+    the asset inventory and the project progress agree with the ground truth and show the
+    figures planted for them (plant_model_figures)."""
+    start_dbt()  # dbt starts while the connector syncs
     sim = make_sim()
     clean_dataset(sim)
     live_ids = live_project_ids(sim)
     archived, trashed, reopened, completes, retargeted = live_ids[:5]
     planted(sim, "projects", reopened, status="completed")
     planted(sim, "projects", completes, status="in_progress")
+    figures = plant_model_figures(sim, live_ids)
     configuration = sync_configuration(sim)
     runner.run(configuration)
     workdir = tmp_path / "dbt"
     database = workdir / "xurrent_dbt.duckdb"
-    first = Dbt(warehouse_of(runner), workdir).build()
+    # The models that keep history (the snapshot, the table sizes) see the first sync; the
+    # second run builds and tests everything.
+    first = Dbt(warehouse_of(runner), workdir).build(
+        select=("xurrent__projects_snapshot", "xurrent__table_sizes")
+    )
     assert first.returncode == 0, first.describe()
-    assert {test.key for test in first.tests} == set(TESTS), first.describe()
-    assert first.flagged() == {}, first.describe()
+    assert first.tests and first.flagged() == {}, first.describe()
 
     sim.archive_project(archived)
     sim.trash_project(trashed)
@@ -202,7 +357,7 @@ def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
         (retargeted, target["status"]),
     ):
         sim.update_rows("projects", ids=[project_id], changes={"status": status})
-    runner.run(configuration)
+    runner.run(sync_configuration(sim, tables=FIRST_TABLES))
     started = time.monotonic()
     completed = run_models_script(tmp_path, warehouse_of(runner), workdir)
     seconds = time.monotonic() - started
@@ -216,7 +371,7 @@ def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
     lines = completed.stdout.splitlines()
     assert len(lines) <= 40, output
     assert f"Tests: {len(run.tests)} passed, 0 warned, 0 failed, 0 skipped" in lines, output
-    assert "Source freshness (_fivetran_synced; warn 6 h, error 24 h): 4 pass" in lines, output
+    assert "Source freshness (_fivetran_synced; warn 6 h, error 24 h): 13 pass" in lines, output
 
     def rows(sql):
         return query_duckdb(database, sql.replace("{s}", "xurrent"))
@@ -328,11 +483,93 @@ def test_make_models_on_clean_data_passes_every_test_and_matches_the_api(
     assert {project_id: len(periods[project_id]) for project_id in unchanged} == {
         project_id: 1 for project_id in unchanged
     }
-    # The incremental table sizes: a row per table under each of the two syncs.
-    assert rows(
-        "select table_name, count(distinct sync_id) from {s}.xurrent__table_sizes"
-        " group by table_name order by table_name"
-    ) == [(table, 2) for table in ("archive", "organizations", "products", "projects", "trash")]
+    # The incremental table sizes: a row per table under each sync that read it.
+    assert dict(
+        rows(
+            "select table_name, count(distinct sync_id) from {s}.xurrent__table_sizes"
+            " group by table_name"
+        )
+    ) == {
+        **{table: 1 for table in NEW_TABLES},
+        **{table: 2 for table in ("archive", "organizations", "products", "projects", "trash")},
+    }
+
+    assert_model_figures(sim, figures, rows)
+
+
+def assert_model_figures(sim, figures: dict, rows) -> None:
+    """The organization chart, the asset inventory and the project progress against the
+    simulator's ground truth (oracles.py), and the planted figures themselves."""
+    chart = oracles.organization_chart(sim)
+    columns = list(next(iter(chart.values())))
+    found = {
+        person_id: dict(zip(columns, values))
+        for person_id, *values in rows(
+            f"select person_id, {', '.join(columns)} from {{s}}.xurrent__organization_chart"
+        )
+    }
+    assert found == chart
+    reporting = found[figures["reporting_to_disabled"]]
+    assert reporting["manager_status"] == "disabled" and reporting["management_depth"] >= 1
+
+    today = datetime.now(timezone.utc).date()
+    inventory = oracles.asset_inventory(sim, today)
+    columns = list(next(iter(inventory.values())))
+    found = {
+        ci_id: dict(zip(columns, values))
+        for ci_id, *values in rows(
+            f"select configuration_item_id, {', '.join(columns)}"
+            " from {s}.xurrent__asset_inventory"
+        )
+    }
+    assert set(found) == set(inventory)
+    for ci_id, expected in inventory.items():
+        actual = dict(found[ci_id])
+        value, actual["book_value"] = actual["book_value"], expected["book_value"]
+        assert actual == expected, ci_id
+        if value is not None or expected["book_value"] is not None:
+            assert abs(float(value) - expected["book_value"]) <= 0.011, (ci_id, value, expected)
+    assert {row["book_value_basis"] for row in inventory.values()} >= {
+        "depreciated",
+        "not_depreciated",
+        "unknown_method",
+    }
+    planted_ci = found[figures["ci"]]
+    assert float(planted_ci["book_value"]) == round(1000 - 800 * (730 / 365.25) / 4, 2)
+    assert planted_ci["is_warranty_expiring"] and planted_ci["is_contract_expiring"]
+    assert planted_ci["supplier_contract_id"] == figures["contract"]
+
+    progress = oracles.project_progress(sim)
+    columns = list(next(iter(progress.values())))
+    found = {
+        (project_id, phase_id): dict(zip(columns, values))
+        for project_id, phase_id, *values in rows(
+            f"select project_id, phase_id, {', '.join(columns)}"
+            " from {s}.xurrent__project_progress"
+        )
+    }
+    assert found == progress
+    planted_phase = found[figures["project_phase"]]
+    assert {
+        name: planted_phase[name]
+        for name in (
+            "task_count",
+            "in_progress_task_count",
+            "completed_task_count",
+            "overdue_task_count",
+            "planned_effort_minutes",
+            "time_spent_minutes",
+            "time_entry_count",
+        )
+    } == {
+        "task_count": 2,
+        "in_progress_task_count": 1,
+        "completed_task_count": 1,
+        "overdue_task_count": 1,
+        "planned_effort_minutes": 720,
+        "time_spent_minutes": 360,
+        "time_entry_count": 2,
+    }
 
 
 # --- planted data -----------------------------------------------------------------------------
@@ -357,6 +594,68 @@ def _keyless(table: str) -> list[str]:
     ]
 
 
+#: The simulator's collection of a warehouse table, where the names differ.
+TABLE_COLLECTION = {table: collection for collection, table in TABLE_OF.items()}
+#: References planted by hand in test_every_data_test_fails_where_planted.
+PLANTED_BY_HAND = {
+    ("organizations", "parent"),
+    ("organizations", "business_unit_organization"),
+    ("products", "supplier"),
+    ("products", "financial_owner"),
+    ("projects", "customer"),
+}
+
+
+def plant_dangling_references(sim, reserved: dict[str, set]) -> None:
+    """Every reference of REFERENCES not planted by hand dangles on one record of its own
+    (a record of `reserved` is copied in the keyless copy, where it would count twice). A
+    service reference dangles with its provider, so that one record fails both the service's
+    and the provider's relationships test. A service's own provider shows in every reference
+    to the service: it dangles on a service nothing references."""
+    rows = sim.store.rows
+    referenced = {
+        (record.get("service") or {}).get("id")
+        for collection in REFERENCES
+        for record in rows[collection].values()
+    }
+    for collection, fields in REFERENCES.items():
+        pool = [
+            row for row in _visible(sim, collection) if row not in reserved.get(collection, ())
+        ]
+        for field in fields:
+            if (collection, field) in PLANTED_BY_HAND:
+                continue
+            value = dangling_reference(f"Removed {field}")
+            if field == "service":
+                value["provider"] = dangling_reference("Removed provider")
+            if field == "provider":
+                pool = [row for row in pool if row not in referenced] + [
+                    row for row in pool if row in referenced
+                ]
+                record = pool.pop(0)
+            else:
+                record = pool.pop()
+            planted(sim, collection, record, **{field: value})
+
+
+def plant_management_cycle(sim, reserved: set) -> int:
+    """Two enabled people nobody reports to manage each other; returns how many people of the
+    organization chart then end their walk up in a cycle (the oracle's count)."""
+    people = sim.store.rows["people"]
+    managers = {(row.get("manager") or {}).get("id") for row in people.values()}
+    first, second = [
+        pid
+        for pid in _visible(sim, "people")
+        if pid not in managers and pid not in reserved and not people[pid].get("disabled")
+    ][:2]
+    for one, other in ((first, second), (second, first)):
+        planted(sim, "people", one, manager={"id": other, "name": people[other]["name"]})
+    chart = oracles.organization_chart(sim)
+    return sum(
+        1 for row in chart.values() if row["chain_end"] not in ("top_level", "manager_missing")
+    )
+
+
 def test_every_data_test_fails_where_planted(make_sim, runner, tmp_path):
     """Every test of TESTS marked PLANTED fails, with the count planted, and no other test.
 
@@ -369,9 +668,12 @@ def test_every_data_test_fails_where_planted(make_sim, runner, tmp_path):
     future); a second copy of an organization, a product and a project; an organization's id
     owned by a second account; a product's service under another name; NULL created_at
     and updated_at; sync_health rows twice, with an unknown status, without a table and without
-    a sync id. Models and the snapshot are built first, then every test runs (a key failure
-    would otherwise skip the models below it). Then, on an aged copy, source freshness warns
-    after 6 hours and errors after 24."""
+    a sync id. For the tables of version 0.3.0: every reference dangling once
+    (plant_dangling_references), a management cycle, and in the keyless copy a row without an
+    id and a second copy of a record of each table. Models and the snapshot are built first,
+    then every test runs (a key failure would otherwise skip the models below it). Then, on an
+    aged copy, source freshness warns after 6 hours and errors after 24."""
+    start_dbt()  # dbt starts while the connector syncs
     sim = make_sim()
     clean_dataset(sim)
     rows = sim.store.rows
@@ -423,12 +725,23 @@ def test_every_data_test_fails_where_planted(make_sim, runner, tmp_path):
     in_cycle = sum(
         1 for *_, end, _ in expected_hierarchy(parent_map(sim)).values() if end == "cycle"
     )
+    # Version 0.3.0's tables: a copy of one record each (in the keyless copy below), every
+    # other reference dangling once, and a management cycle.
+    copied = {table: _visible(sim, TABLE_COLLECTION.get(table, table))[0] for table in NEW_TABLES}
+    reserved = {
+        "organizations": {organizations[0], organizations[7]},  # copied in the keyless copy
+        "products": {products[-3], products[-4]},
+        "projects": {projects[-6]},
+        **{TABLE_COLLECTION.get(table, table): {record} for table, record in copied.items()},
+    }
+    plant_dangling_references(sim, reserved)
+    in_management_cycle = plant_management_cycle(sim, reserved["people"])
     runner.run(sync_configuration(sim))
 
     copy = copy_warehouse(runner, tmp_path / "copy" / "warehouse.db")
     statements = [
         statement
-        for table in ("organizations", "products", "projects", "sync_health")
+        for table in ("organizations", "products", "projects", "sync_health", *NEW_TABLES)
         for statement in _keyless(table)
     ]
     recent = "now() - interval 1 hour"
@@ -484,6 +797,12 @@ def test_every_data_test_fails_where_planted(make_sim, runner, tmp_path):
         " 0 as requests, 0 as failed_requests, now() as _fivetran_synced,"
         " false as _fivetran_deleted",
     ]
+    for table, record in copied.items():
+        statements += [
+            f"insert into tester.{table} (id, _fivetran_synced, _fivetran_deleted, created_at,"
+            f" updated_at) values (null, now(), false, {recent}, {recent})",
+            f"insert into tester.{table} select * from tester.{table} where id = {record}",
+        ]
     execute_duckdb(copy, *statements)
     dbt = Dbt(copy, tmp_path / "dbt")
     built = dbt.run("build", "--exclude-resource-type", "test")
@@ -491,7 +810,7 @@ def test_every_data_test_fails_where_planted(make_sim, runner, tmp_path):
     run = dbt.run("test")
 
     assert run.returncode == 1, run.describe()
-    assert in_cycle >= 2
+    assert in_cycle >= 2 and in_management_cycle >= 2  # accepted_values counts values: 1
     expected = {key: 1 for key, scenario in TESTS.items() if scenario == PLANTED}
     expected.update(
         {
@@ -512,6 +831,9 @@ def test_every_data_test_fails_where_planted(make_sim, runner, tmp_path):
     assert dbt.query(
         "select count(*) from {s}.xurrent__organization_hierarchy where hierarchy_end = 'cycle'"
     ) == [(in_cycle,)]
+    assert dbt.query(
+        "select count(*) from {s}.xurrent__organization_chart where chain_end = 'cycle'"
+    ) == [(in_management_cycle,)]
 
     stale = copy_warehouse(runner, tmp_path / "stale" / "warehouse.db")
     execute_duckdb(
@@ -529,17 +851,27 @@ def test_every_data_test_fails_where_planted(make_sim, runner, tmp_path):
     assert statuses == {
         "organizations": "warn",
         "products": "error",
-        "projects": "pass",
-        "sync_health": "pass",
+        **{table: "pass" for table in ("projects", "sync_health", *NEW_TABLES)},
     }
 
 
 # --- alerts -----------------------------------------------------------------------------------
 
 
+#: What the alerts test builds: the models the alerts and anomaly flags are on, their ancestors
+#: and the tests of those (the other models are the clean and planted tests' business), but
+#: not the relationships tests: the test syncs three tables, so that the references into the
+#: others (a project's manager) name records of tables it does not sync.
+MONITORED = {
+    "select": ("xurrent__sync_monitoring", "xurrent__project_status_daily"),
+    "exclude": ("test_name:relationships",),
+}
+
+
 def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
-    """Real syncs: a clean one, then one whose first stream request answers 503 (retried, so the
-    sync succeeds with failed requests), then, with the token revoked, three failing ones.
+    """Real syncs of the first three tables: a clean one, then one whose first stream request
+    answers 503 (retried, so the sync succeeds with failed requests), then, with the token
+    revoked, three failing ones. dbt builds the monitoring models (MONITORED) each time.
 
     What the connector cannot produce against the simulator goes into a copy of the warehouse
     taken after the 503 sync: a sync of five hours, and six syncs a week ago that wrote exactly
@@ -552,9 +884,10 @@ def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
     whose rows differ from the steady history. Second build adds the table-size anomaly (every
     stream) and the status anomaly (every status). On the original after three failures the
     consecutive-failures alert fails (runs of 1, 2, 3)."""
+    start_dbt()  # dbt starts while the connector syncs
     sim = make_sim()
     clean_dataset(sim)
-    configuration = sync_configuration(sim)
+    configuration = sync_configuration(sim, tables=FIRST_TABLES)
     runner.run(configuration)
     sim.reset_stats()
     sim.configure(fault_schedule={"2": "503"})  # the first request of a stream (1 is /v1/me)
@@ -601,7 +934,7 @@ def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
     )
     workdir = tmp_path / "dbt-long"
     dbt = Dbt(copy, workdir)
-    first = dbt.build(store_failures=True)
+    first = dbt.build(store_failures=True, **MONITORED)
     erroring = stream_error_rates(copy)
     assert erroring, "the 503 left no failed request in sync_health"
     unusual = {table for table, rows in latest.items() if rows != written[table]}
@@ -650,7 +983,7 @@ def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
             for status, count in today.items()
         ),
     )
-    second = dbt.build()
+    second = dbt.build(**MONITORED)
     expected[("xurrent_flag_not_raised", MONITORING, "is_table_size_anomaly")] = len(written)
     expected[("xurrent_flag_not_raised", "xurrent__project_status_daily", "is_anomaly")] = len(
         today
@@ -661,7 +994,7 @@ def test_alerts_and_anomaly_flags_fire(make_sim, runner, tmp_path):
     for _ in range(3):
         assert runner.run(configuration, expect_failure=True).error is not None
     failures_dbt = Dbt(warehouse_of(runner), tmp_path / "dbt-failures")
-    failures = failures_dbt.build()
+    failures = failures_dbt.build(**MONITORED)
     assert failures.returncode == 1, failures.describe()
     assert flagged_failures(failures) == {
         ("xurrent_alert_consecutive_failures", MONITORING, None): 1,

@@ -1,5 +1,5 @@
 -- Live projects with their customer organization (and its place in the hierarchy), the
--- manager (a person: the id and name the project row carries, as there is no people table),
+-- manager (the id and name the project row carries; xurrent__organization_chart has the people),
 -- the service and its provider, and a few derived figures for reporting.
 with projects as (
     select * from {{ ref('stg_xurrent__projects') }}

@@ -18,7 +18,8 @@ sizes as (
 ),
 
 -- A sync failed when one of its streams failed; it was rate limited when a stream stopped
--- on the hourly budget (it resumes next time) and none failed.
+-- on the hourly budget (it resumes next time) and none failed. A stream skipped because the
+-- API refused to list its table (403 or 404) does not fail the sync, as the connector says.
 syncs as (
     select
         source_relation,
@@ -133,6 +134,8 @@ final as (
         stream_stats.table_rows,
         stream_stats.live_rows,
         stream_stats.pages,
+        stream_stats.repaired_values,
+        stream_stats.skipped_records,
         stream_stats.requests,
         stream_stats.retries,
         stream_stats.throttled_429,

@@ -3,70 +3,57 @@
 -- sync of that table: the table size after that sync. The connector cannot know it (it
 -- only sees the API), so the package keeps it; run dbt after every sync (Fivetran
 -- Transformations' integrated scheduling does) for a size per sync. A later run after the
--- same sync replaces its row. `archive` and `trash` are the soft-deleted projects that the
--- connector's archive and trash streams marked. Every copy counts: a table's size is its
--- size in that connection's schema, before the staging models keep one copy per account.
-with organizations as (
-    select * from {{ ref('stg_xurrent__organizations_tmp') }}
-),
+-- same sync replaces its row. `archive` and `trash` are the soft-deleted records (projects,
+-- people, configuration items, project tasks, time entries) that the connector's archive and
+-- trash streams marked. Every copy counts: a table's size is its size in that connection's
+-- schema, before the staging models keep one copy per account.
+{%- set tables = [
+    'organizations', 'products', 'projects', 'people', 'teams', 'sites', 'services',
+    'service_instances', 'configuration_items', 'contracts', 'project_tasks', 'time_entries'] %}
+{#- The tables whose records go to the archive and the trash (they have archived_at and
+    trashed_at). -#}
+{%- set binned = ['projects', 'people', 'configuration_items', 'project_tasks', 'time_entries'] %}
 
-products as (
-    select * from {{ ref('stg_xurrent__products_tmp') }}
-),
-
-projects as (
-    select * from {{ ref('stg_xurrent__projects_tmp') }}
-),
-
-sizes as (
+with sizes as (
+    {%- for table in tables %}
     select
         source_relation,
-        'organizations' as table_name,
+        '{{ table }}' as table_name,
         count(*) as table_rows,
         sum(case when {{ xurrent.is_live() }} then 1 else 0 end) as live_rows
-    from organizations
+    from {{ ref('stg_xurrent__' ~ table ~ '_tmp') }}
     group by source_relation
 
     union all
+    {%- endfor %}
 
     select
         source_relation,
-        'products' as table_name,
-        count(*) as table_rows,
-        sum(case when {{ xurrent.is_live() }} then 1 else 0 end) as live_rows
-    from products
-    group by source_relation
-
-    union all
-
-    select
-        source_relation,
-        'projects' as table_name,
-        count(*) as table_rows,
-        sum(case when {{ xurrent.is_live() }} then 1 else 0 end) as live_rows
-    from projects
-    group by source_relation
-
-    union all
-
-    select
-        source_relation,
-        'archive' as table_name,
-        sum(case when archived_at is not null and trashed_at is null then 1 else 0 end)
-            as table_rows,
+        bin_name as table_name,
+        sum(in_bin) as table_rows,
         0 as live_rows
-    from projects
-    group by source_relation
+    from (
+        {%- for table in binned %}
+        select
+            source_relation,
+            'archive' as bin_name,
+            case when archived_at is not null and trashed_at is null then 1 else 0 end as in_bin
+        from {{ ref('stg_xurrent__' ~ table ~ '_tmp') }}
 
-    union all
+        union all
 
-    select
-        source_relation,
-        'trash' as table_name,
-        sum(case when trashed_at is not null then 1 else 0 end) as table_rows,
-        0 as live_rows
-    from projects
-    group by source_relation
+        select
+            source_relation,
+            'trash' as bin_name,
+            case when trashed_at is not null then 1 else 0 end as in_bin
+        from {{ ref('stg_xurrent__' ~ table ~ '_tmp') }}
+        {%- if not loop.last %}
+
+        union all
+        {%- endif %}
+        {%- endfor %}
+    ) as binned_rows
+    group by source_relation, bin_name
 ),
 
 latest_syncs as (

@@ -46,6 +46,7 @@ final as (
         workflow_template_name,
         workflow_manager_id,
         workflow_manager_name,
+        workflow_manager_account_id,
         picture_uri,
         remarks,
         custom_fields,

@@ -9,14 +9,7 @@ with copies as (
 final as (
     select
         {{ xurrent.project_fields() }},
-        archived_at,
-        trashed_at,
-        case
-            when trashed_at is not null then 'trashed'
-            when archived_at is not null then 'archived'
-            else 'deleted'
-        end as removal_state,
-        coalesce(trashed_at, archived_at) as removed_at
+        {{ xurrent.removal_fields() }}
     from copies
     where coalesce(_fivetran_deleted, false)
 )

@@ -21,6 +21,8 @@ final as (
         rows_upserted,
         rows_deleted,
         pages,
+        repaired_values,
+        skipped_records,
         requests,
         retries,
         throttled_429,

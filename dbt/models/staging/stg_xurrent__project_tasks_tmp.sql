@@ -1,0 +1,2 @@
+-- Every project_tasks row of every connection, typed, with its owning account and is_kept_copy.
+{{ xurrent.stage_table('project_tasks') }}

@@ -1,0 +1,2 @@
+-- Every service_instances row of every connection, typed, with its owning account and is_kept_copy.
+{{ xurrent.stage_table('service_instances') }}

@@ -1,0 +1,2 @@
+-- Every sites row of every connection, typed, with its owning account and is_kept_copy.
+{{ xurrent.stage_table('sites') }}
