@@ -14,7 +14,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-_DEFAULT_EXAMPLES = {"ci": 24, "long": 1000}
+_DEFAULT_EXAMPLES = {"ci": 16, "long": 1000}
 
 
 def _examples(profile: str) -> int:
