@@ -340,7 +340,10 @@ def plant_model_figures(sim, projects: list[int]) -> dict:
     return {
         "reporting_to_disabled": reporting,
         "ci": ci,
-        "depreciated_cis": dict(zip(cis, DEPRECIATION_PLANTED)),
+        "depreciated_cis": {
+            ci: (method, today - timedelta(days=days), value)
+            for ci, (method, _, days, value) in zip(cis, DEPRECIATION_PLANTED)
+        },
         "contract": contract,
         "project_phase": (project, phase["id"]),
     }
@@ -544,8 +547,12 @@ def assert_model_figures(sim, figures: dict, rows) -> None:
     reporting = found[figures["reporting_to_disabled"]]
     assert reporting["manager_status"] == "disabled" and reporting["management_depth"] >= 1
 
-    today = datetime.now(timezone.utc).date()
-    inventory = oracles.asset_inventory(sim, today)
+    # "Today" and "now" are the dbt run's (xurrent__table_sizes was measured in it).
+    ((built_at,),) = rows(
+        "select cast(max(measured_at) as varchar) from {s}.xurrent__table_sizes"
+    )  # as text: the SDK's environment has no pytz, which DuckDB needs for zoned times
+    built_at = datetime.fromisoformat(built_at).astimezone(timezone.utc)
+    inventory = oracles.asset_inventory(sim, built_at.date())
     columns = list(next(iter(inventory.values())))
     found = {
         ci_id: dict(zip(columns, values))
@@ -566,14 +573,16 @@ def assert_model_figures(sim, figures: dict, rows) -> None:
         "not_depreciated",
         "unknown_method",
     }
-    for ci_id, (method, _, days, value) in figures["depreciated_cis"].items():
+    for ci_id, (method, in_use_since, value) in figures["depreciated_cis"].items():
+        years = (built_at.date() - in_use_since).days / 365.25
         assert found[ci_id]["book_value_basis"] == "depreciated", method
-        assert float(found[ci_id]["book_value"]) == round(value(days / 365.25), 2), method
+        # Rounded to cents in SQL: a hundredth at most from the exact figure.
+        assert abs(float(found[ci_id]["book_value"]) - value(years)) <= 0.0051, method
     planted_ci = found[figures["ci"]]
     assert planted_ci["is_warranty_expiring"] and planted_ci["is_contract_expiring"]
     assert planted_ci["supplier_contract_id"] == figures["contract"]
 
-    progress = oracles.project_progress(sim)
+    progress = oracles.project_progress(sim, built_at)
     columns = list(next(iter(progress.values())))
     found = {
         (project_id, phase_id): dict(zip(columns, values))
