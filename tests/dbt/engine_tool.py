@@ -1,18 +1,19 @@
 """Build or compile the dbt package on one warehouse engine, in the dbt environment.
 
 Run with .venv-dbt's Python (dbt, its adapters, fakesnow and sqlglot live there, not in the
-SDK's environment the tests run in); tests/dbt/engines.py starts one process per engine so the
-engines build side by side. Every engine gets the same input: the tables of a DuckDB warehouse
-the connector wrote, with each column's type mapped to the type that engine's Fivetran
-destination uses (TYPES).
+SDK's environment the tests run in); tests/dbt/engines.py starts one process per engine (one for
+both compiled engines) so the engines build side by side. Every engine gets the same input: the
+tables of a DuckDB warehouse the connector wrote, with each column's type mapped to the type
+that engine's Fivetran destination uses (TYPES).
 
     build   duckdb | postgres | snowflake: load the warehouse (PostgreSQL over its socket,
             Snowflake into fakesnow, patched in this process), run the dbt commands given, then
             dump every model's and the snapshot's rows, normalized for comparison, as JSON.
-    compile bigquery | redshift: no emulator exists, so `dbt compile` runs with the adapter's
-            own macros while its introspection (which relations exist, their columns) is
-            answered from the warehouse's catalog instead of a connection; then every compiled
-            model, snapshot and test is parsed and checked by sql_rules.py.
+    compile bigquery | redshift | bigquery,redshift (both in one process, in <workdir>/<engine>):
+            no emulator exists, so `dbt compile` runs with the adapter's own macros while its
+            introspection (which relations exist, their columns) is answered from the
+            warehouse's catalog instead of a connection; then every compiled model, snapshot
+            and test is parsed and checked by sql_rules.py.
 
 The package is parsed first, once for all the commands (--wait-for: then the tool waits for
 the warehouse, so that dbt starts and parses while the tests still sync). Prints one JSON
@@ -266,10 +267,10 @@ def load_snowflake(warehouse: Path) -> None:
 # --- running dbt ------------------------------------------------------------------------------
 
 
-#: The project as parse_project() parsed it, for every command of this process (dbt's own
-#: programmatic use: a preloaded manifest); None until then, or when the parse failed (each
-#: command then parses, and reports, itself).
-PARSED: dict = {"manifest": None}
+#: The project as parse_project() parsed it, per workdir (one per engine), for every command of
+#: this process (dbt's own programmatic use: a preloaded manifest); none, or None when the
+#: parse failed: each command then parses, and reports, itself.
+PARSED: dict[Path, object] = {}
 
 
 def dbt_flags(workdir: Path, variables: dict) -> list[str]:
@@ -293,7 +294,7 @@ def parse_project(workdir: Path, variables: dict) -> None:
     from dbt.cli.main import dbtRunner
 
     parsed = dbtRunner().invoke(["parse", *dbt_flags(workdir, variables)])
-    PARSED["manifest"] = parsed.result if parsed.success else None
+    PARSED[workdir] = parsed.result if parsed.success else None
 
 
 def wait_for(path: str | None, timeout: float = 900) -> None:
@@ -311,7 +312,7 @@ def run_dbt(workdir: Path, command: list[str], variables: dict) -> dict:
 
     target = workdir / "target"
     arguments = [*command, *dbt_flags(workdir, variables)]
-    outcome = dbtRunner(manifest=PARSED["manifest"]).invoke(arguments)
+    outcome = dbtRunner(manifest=PARSED.get(workdir)).invoke(arguments)
     results = []
     results_file = target / "run_results.json"
     if results_file.exists() and command[0] in ("build", "run", "test", "snapshot"):
@@ -473,6 +474,7 @@ def compile_offline(arguments) -> dict:
     engine = arguments.engine
     tables = catalog(Path(arguments.warehouse))
     _answer_introspection(engine, tables)
+    ANSWERED.clear()  # the queries of this engine's compile
     run = run_dbt(workdir, ["compile", "--no-populate-cache"], json.loads(arguments.vars))
     report = None
     if run["success"]:
@@ -481,7 +483,7 @@ def compile_offline(arguments) -> dict:
         sql_rules = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(sql_rules)
         report = sql_rules.check_project(workdir / "target", engine)
-    return {"runs": [run], "report": report, "answered_queries": ANSWERED}
+    return {"runs": [run], "report": report, "answered_queries": list(ANSWERED)}
 
 
 def _answer_introspection(engine: str, tables: dict) -> None:
@@ -558,7 +560,11 @@ def _column(column_class, engine: str, name: str, kind: str):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("action", choices=("build", "compile"))
-    parser.add_argument("engine", choices=sorted(PROFILES))
+    parser.add_argument(
+        "engine",
+        help=f"one of {', '.join(sorted(PROFILES))}; to compile, several, comma-separated"
+        " (one process: dbt starts once), each in <workdir>/<engine>",
+    )
     parser.add_argument("--warehouse", required=True, help="the connector's DuckDB warehouse")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--vars", default="{}", help="dbt variables, JSON")
@@ -571,16 +577,38 @@ def main(argv=None) -> int:
         "--wait-for", help="parse the package, then wait until this file exists to go on"
     )
     arguments = parser.parse_args(argv)
+    engines = arguments.engine.split(",")
+    if any(engine not in PROFILES for engine in engines):
+        parser.error(f"unknown engine in {arguments.engine}")
+    if len(engines) > 1 and arguments.action != "compile":
+        parser.error("several engines only compile")
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    Path(arguments.workdir).mkdir(parents=True, exist_ok=True)
-    write_profile(arguments)
-    parse_project(Path(arguments.workdir), json.loads(arguments.vars))
+    each = [
+        argparse.Namespace(
+            **{
+                **vars(arguments),
+                "engine": engine,
+                "workdir": (
+                    arguments.workdir if len(engines) == 1 else f"{arguments.workdir}/{engine}"
+                ),
+            }
+        )
+        for engine in engines
+    ]
+    for engine_arguments in each:
+        Path(engine_arguments.workdir).mkdir(parents=True, exist_ok=True)
+        write_profile(engine_arguments)
+        parse_project(Path(engine_arguments.workdir), json.loads(arguments.vars))
     wait_for(arguments.wait_for)
-    if arguments.action == "build":
-        summary = build(arguments)
-    else:
-        summary = compile_offline(arguments)
-    print(json.dumps(summary))
+    summaries = {
+        engine_arguments.engine: (
+            build(engine_arguments)
+            if arguments.action == "build"
+            else compile_offline(engine_arguments)
+        )
+        for engine_arguments in each
+    }
+    print(json.dumps(summaries[engines[0]] if len(engines) == 1 else {"engines": summaries}))
     return 0
 
 

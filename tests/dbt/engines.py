@@ -1,5 +1,6 @@
 """The dbt package on other warehouse engines, from the tests' side: a throw-away PostgreSQL
-server, and engine_tool.py started in the dbt environment once per engine, side by side.
+server, and engine_tool.py started in the dbt environment once per engine (once for both compiled
+engines), side by side.
 
 PostgreSQL runs as an unprivileged cluster in a temporary folder (as the `postgres` user when
 the tests run as root, which PostgreSQL refuses), on a Unix socket only. Its server binaries
@@ -138,7 +139,8 @@ def start_engine(action: str, engine: str, warehouse: Path, workdir: Path, varia
         command += ["--socket", str(postgres.socket), "--port", str(PG_PORT)]
     if wait_for is not None:
         command += ["--wait-for", str(wait_for)]
-    log = open(workdir.parent / f"{engine}.log", "w+")
+    # Beside the engine's workdir; for several engines, in the folder of their workdirs.
+    log = open((workdir if "," in engine else workdir.parent) / f"{engine}.log", "w+")
     environment = dict(os.environ, DO_NOT_TRACK="1", DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=environment)
     return engine, process, log, time.monotonic()
@@ -154,7 +156,9 @@ def stop_engine(started) -> None:
     log.close()
 
 
-def finish_engine(started, timeout: float = 400) -> EngineRun:
+def finish_engine(started, timeout: float = 400) -> list[EngineRun]:
+    """The run of each engine the process ran (several: `engine` lists them, comma-separated,
+    and the tool's summary has one per engine)."""
     engine, process, log, began = started
     try:
         returncode = process.wait(timeout=timeout)
@@ -164,8 +168,11 @@ def finish_engine(started, timeout: float = 400) -> EngineRun:
     log.seek(0)
     output = log.read()
     log.close()
-    run = EngineRun(engine, returncode, time.monotonic() - began, output)
+    names = engine.split(",")
+    runs = [EngineRun(name, returncode, time.monotonic() - began, output) for name in names]
     lines = output.strip().splitlines()
     if returncode == 0 and lines:
-        run.summary = json.loads(lines[-1])
-    return run
+        summary = json.loads(lines[-1])
+        for run in runs:
+            run.summary = summary["engines"][run.engine] if len(names) > 1 else summary
+    return runs

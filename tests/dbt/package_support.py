@@ -206,10 +206,16 @@ class _PersistentDbt:
     ) -> tuple[int, str]:
         cls.start()
         request = {"command": command, "flags": flags, "env": environment, "cwd": str(cwd)}
-        cls.process.stdin.write(json.dumps(request) + "\n")
-        cls.process.stdin.flush()
-        ready, _, _ = select.select([cls.process.stdout], [], [], DBT_TIMEOUT_SECONDS)
-        answer = cls.process.stdout.readline() if ready else ""
+        try:
+            cls.process.stdin.write(json.dumps(request) + "\n")
+            cls.process.stdin.flush()
+            ready, _, _ = select.select([cls.process.stdout], [], [], DBT_TIMEOUT_SECONDS)
+            answer = cls.process.stdout.readline() if ready else ""
+        except BaseException:
+            # Interrupted (a test's timeout): the process may still answer this command, so
+            # the next one gets a new process.
+            cls.stop()
+            raise
         if not answer:
             cls.stop()
             pytest.fail(f"dbt {' '.join(command)} gave no answer within the time allowed")

@@ -216,16 +216,41 @@ def _visible(sim, collection: str) -> list[int]:
     return sorted(row["id"] for row in sim.store.visible(collection))
 
 
+#: (method, product settings, days in use, book value after t years) of the CIs planted, each
+#: bought for 1000.00: the book value worked out by hand for each method.
+DEPRECIATION_PLANTED = (
+    # 1000 - (1000 - 200) x t / 4
+    ("straight_line", dict(useful_life=4, salvage_value="200.00"), 730, lambda t: 1000 - 200 * t),
+    # In year 2 of 5: 5 of the digits 1..5 (15) used, then 4 spread over the year.
+    (
+        "sum_of_the_years_digits",
+        dict(useful_life=5, salvage_value=None),
+        548,
+        lambda t: 1000 - 1000 * (5 + 4 * (t - 1)) / 15,
+    ),
+    # 2 / 4 a year, above the salvage value.
+    (
+        "double_declining_balance",
+        dict(useful_life=4, salvage_value="100.00"),
+        730,
+        lambda t: 1000 * 0.5**t,
+    ),
+    # 20 % a year, down to the salvage value after about 10 years.
+    ("reducing_balance", dict(rate=20, salvage_value="120.00"), 3652, lambda t: 120.0),
+)
+
+
 def plant_model_figures(sim, projects: list[int]) -> dict:
     """What the organization chart, the asset inventory and the project progress must show,
     planted in a cleaned dataset (they are also checked against the ground truth as a whole):
 
     - a person whose manager is disabled: out of the chart, the person still reports to them;
-    - a CI bought for 1000.00 two years (730 days) ago, of a product depreciated straight line
-      over 4 years down to 200.00, whose warranty ends in 30 days and whose supplier (no other
-      contract's) has a contract ending in 10 days, for no customer;
+    - CIs bought for 1000.00, of products depreciated by each method (DEPRECIATION_PLANTED);
+      the first one's warranty ends in 30 days and its supplier (no other contract's) has a
+      contract ending in 10 days, for no customer;
     - in a project's new phase, a task in progress past its deadline, planned 480 minutes, with
-      300 and 60 minutes written on it, and a completed task planned 240 minutes.
+      300 and 60 minutes written on it, a completed task planned 240 minutes, an approved
+      approval task planned 60 minutes and a canceled task past its deadline.
     """
     rows = sim.store.rows
     today = datetime.now(timezone.utc).date()
@@ -236,27 +261,30 @@ def plant_model_figures(sim, projects: list[int]) -> dict:
     planted(sim, "people", manager, disabled=True)
     planted(sim, "people", reporting, manager={"id": manager, "name": "planted"})
 
-    product = _visible(sim, "products")[-7]
-    planted(
-        sim,
-        "products",
-        product,
-        depreciation_method="straight_line",
-        useful_life=4,
-        salvage_value="200.00",
-    )
+    # One CI of a product of each depreciation method, bought for 1000.00 (book values in
+    # DEPRECIATION_PLANTED); the straight-line one's warranty ends in 30 days and its supplier
+    # (no other contract's) has a contract ending in 10 days, for no customer.
     contract_suppliers = {
         (row.get("supplier") or {}).get("id") for row in rows["contracts"].values()
     }
     supplier = next(oid for oid in sorted(rows["organizations"]) if oid not in contract_suppliers)
-    ci, contract = _visible(sim, "cis")[0], _visible(sim, "contracts")[0]
+    cis, contract = _visible(sim, "cis"), _visible(sim, "contracts")[0]
+    products = _visible(sim, "products")[-len(DEPRECIATION_PLANTED) :]
+    for ci, product, (method, settings, days, _) in zip(cis, products, DEPRECIATION_PLANTED):
+        planted(sim, "products", product, depreciation_method=method, **settings)
+        planted(
+            sim,
+            "cis",
+            ci,
+            product={"id": product, "name": "planted"},
+            purchase_value="1000.00",
+            in_use_since=(today - timedelta(days=days)).isoformat(),
+        )
+    ci = cis[0]
     planted(
         sim,
         "cis",
         ci,
-        product={"id": product, "name": "planted"},
-        purchase_value="1000.00",
-        in_use_since=(today - timedelta(days=730)).isoformat(),
         warranty_expiry_date=(today + timedelta(days=30)).isoformat(),
         supplier={"id": supplier, "name": "planted"},
     )
@@ -273,29 +301,32 @@ def plant_model_figures(sim, projects: list[int]) -> dict:
 
     project, phase = projects[-1], {"id": 990001, "name": "Planted phase"}
     worked = {(row.get("project_task") or {}).get("id") for row in rows["time_entries"].values()}
-    late, done = [tid for tid in _visible(sim, "project_tasks") if tid not in worked][:2]
+    tasks = [tid for tid in _visible(sim, "project_tasks") if tid not in worked][:4]
     reference = {"id": project, "subject": rows["projects"][project]["subject"]}
-    now = int(time.time())
-    planted(
-        sim,
-        "project_tasks",
-        late,
-        project=reference,
-        phase=phase,
-        status="in_progress",
-        deadline=now - 2 * 86400,
-        planned_effort=480,
-    )
-    planted(
-        sim,
-        "project_tasks",
-        done,
-        project=reference,
-        phase=phase,
-        status="completed",
-        deadline=None,
-        planned_effort=240,
-    )
+    past = int(time.time()) - 2 * 86400
+    # (status, category, deadline, planned effort) of four tasks of a new phase: one in
+    # progress past its deadline, one completed, one approved, one canceled past its deadline.
+    for task, (status, category, deadline, effort) in zip(
+        tasks,
+        (
+            ("in_progress", "activity", past, 480),
+            ("completed", "activity", None, 240),
+            ("approved", "approval", None, 60),
+            ("canceled", "activity", past, None),
+        ),
+    ):
+        planted(
+            sim,
+            "project_tasks",
+            task,
+            project=reference,
+            phase=phase,
+            status=status,
+            category=category,
+            deadline=deadline,
+            planned_effort=effort,
+        )
+    late = tasks[0]
     entries = [eid for eid in _visible(sim, "time_entries") if eid not in worked][:2]
     for entry, minutes in zip(entries, (300, 60)):
         planted(
@@ -309,6 +340,10 @@ def plant_model_figures(sim, projects: list[int]) -> dict:
     return {
         "reporting_to_disabled": reporting,
         "ci": ci,
+        "depreciated_cis": {
+            ci: (method, today - timedelta(days=days), value)
+            for ci, (method, _, days, value) in zip(cis, DEPRECIATION_PLANTED)
+        },
         "contract": contract,
         "project_phase": (project, phase["id"]),
     }
@@ -512,8 +547,12 @@ def assert_model_figures(sim, figures: dict, rows) -> None:
     reporting = found[figures["reporting_to_disabled"]]
     assert reporting["manager_status"] == "disabled" and reporting["management_depth"] >= 1
 
-    today = datetime.now(timezone.utc).date()
-    inventory = oracles.asset_inventory(sim, today)
+    # "Today" and "now" are the dbt run's (xurrent__table_sizes was measured in it).
+    ((built_at,),) = rows(
+        "select cast(max(measured_at) as varchar) from {s}.xurrent__table_sizes"
+    )  # as text: the SDK's environment has no pytz, which DuckDB needs for zoned times
+    built_at = datetime.fromisoformat(built_at).astimezone(timezone.utc)
+    inventory = oracles.asset_inventory(sim, built_at.date())
     columns = list(next(iter(inventory.values())))
     found = {
         ci_id: dict(zip(columns, values))
@@ -534,12 +573,16 @@ def assert_model_figures(sim, figures: dict, rows) -> None:
         "not_depreciated",
         "unknown_method",
     }
+    for ci_id, (method, in_use_since, value) in figures["depreciated_cis"].items():
+        years = (built_at.date() - in_use_since).days / 365.25
+        assert found[ci_id]["book_value_basis"] == "depreciated", method
+        # Rounded to cents in SQL: a hundredth at most from the exact figure.
+        assert abs(float(found[ci_id]["book_value"]) - value(years)) <= 0.0051, method
     planted_ci = found[figures["ci"]]
-    assert float(planted_ci["book_value"]) == round(1000 - 800 * (730 / 365.25) / 4, 2)
     assert planted_ci["is_warranty_expiring"] and planted_ci["is_contract_expiring"]
     assert planted_ci["supplier_contract_id"] == figures["contract"]
 
-    progress = oracles.project_progress(sim)
+    progress = oracles.project_progress(sim, built_at)
     columns = list(next(iter(progress.values())))
     found = {
         (project_id, phase_id): dict(zip(columns, values))
@@ -550,26 +593,19 @@ def assert_model_figures(sim, figures: dict, rows) -> None:
     }
     assert found == progress
     planted_phase = found[figures["project_phase"]]
-    assert {
-        name: planted_phase[name]
-        for name in (
-            "task_count",
-            "in_progress_task_count",
-            "completed_task_count",
-            "overdue_task_count",
-            "planned_effort_minutes",
-            "time_spent_minutes",
-            "time_entry_count",
-        )
-    } == {
-        "task_count": 2,
+    expected_phase = {
+        "task_count": 4,
         "in_progress_task_count": 1,
         "completed_task_count": 1,
-        "overdue_task_count": 1,
-        "planned_effort_minutes": 720,
+        "approved_task_count": 1,
+        "canceled_task_count": 1,
+        "completed_or_approved_task_count": 2,
+        "overdue_task_count": 1,  # the canceled task past its deadline is finished
+        "planned_effort_minutes": 780,
         "time_spent_minutes": 360,
         "time_entry_count": 2,
     }
+    assert {name: planted_phase[name] for name in expected_phase} == expected_phase
 
 
 # --- planted data -----------------------------------------------------------------------------
