@@ -241,6 +241,7 @@ def test_an_html_page_is_retried_and_a_lying_content_type_is_ignored(make_sim, r
         ("soon", BURST_WINDOW_SECONDS),  # the other garbage is tests/unit/test_http.py's
         (formatdate(time.time() - 3600, usegmt=True), 1.0),  # in the past: go now
     ],
+    ids=["text", "a past date"],  # stable names: every test worker collects the same tests
 )
 def test_a_burst_429_with_an_unusable_retry_after_is_retried_and_the_sync_completes(
     make_sim, runner, retry_after, waited
