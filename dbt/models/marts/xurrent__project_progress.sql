@@ -5,6 +5,9 @@
 -- a phase. Tasks whose project is not a live project (archived, trashed or unknown) are left
 -- out, and so is the time written on tasks that are not live.
 --
+-- Tasks, time entries and projects meet within one connection (source_relation): ids of two
+-- stacked connections may coincide.
+--
 -- Completed: status completed or approved (an approval task is approved rather than
 -- completed). Finished: completed, approved, failed, rejected or canceled. Overdue: a deadline
 -- in the past and not finished.
@@ -26,16 +29,18 @@ with projects as (
 
 time_written as (
     select
+        source_relation,
         project_task_id,
         sum(time_spent_minutes) as time_spent_minutes,
         count(*) as time_entry_count
     from {{ ref('stg_xurrent__time_entries') }}
     where project_task_id is not null
-    group by project_task_id
+    group by source_relation, project_task_id
 ),
 
 tasks as (
     select
+        tasks.source_relation,
         tasks.project_id,
         tasks.phase_id,
         tasks.phase_name,
@@ -52,12 +57,14 @@ tasks as (
         end as is_overdue
     from {{ ref('stg_xurrent__project_tasks') }} as tasks
     left join time_written
-        on time_written.project_task_id = tasks.project_task_id
+        on time_written.source_relation = tasks.source_relation
+        and time_written.project_task_id = tasks.project_task_id
     where tasks.project_id is not null
 ),
 
 phases as (
     select
+        source_relation,
         project_id,
         phase_id,
         max(phase_name) as phase_name,
@@ -77,7 +84,7 @@ phases as (
         sum(time_spent_minutes) as time_spent_minutes,
         sum(time_entry_count) as time_entry_count
     from tasks
-    group by project_id, phase_id
+    group by source_relation, project_id, phase_id
 ),
 
 final as (
@@ -104,7 +111,8 @@ final as (
             as effort_variance_minutes
     from projects
     left join phases
-        on phases.project_id = projects.project_id
+        on phases.source_relation = projects.source_relation
+        and phases.project_id = projects.project_id
 ),
 
 project_totals as (
